@@ -1,0 +1,1 @@
+"""The node: OpenFX-shaped description, effect, and the hosts that drive it (batch CLI)."""

@@ -1,0 +1,55 @@
+"""The `changer` console entry point: one `main()`, one subcommand per module.
+
+User mistakes (:class:`ChangerError`) become one line on stderr and exit code 2; anything else is a
+bug and keeps its stack trace (exit code 1 from Python).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from changer.core.errors import ChangerError
+
+log = logging.getLogger("changer")
+
+# subcommand -> module under changer.plugin.commands that defines `add_arguments(parser)` and `run(args) -> int`.
+# Modules are imported only when their command runs, so `changer info` never imports Qt.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("changer.plugin.commands.info", "print versions, devices, colour config, image formats and weights"),
+}
+
+EXIT_USER_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="changer", description="CHANGER head blending with chroma keying.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(cmd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except ChangerError as exc:
+        print(f"changer {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"changer {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

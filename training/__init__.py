@@ -1,0 +1,1 @@
+"""Datasets (the procedural green-screen studio, real footage folders), losses and the training loop."""
