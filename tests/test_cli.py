@@ -56,3 +56,12 @@ def test_unknown_command_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+
+
+def test_info_into_a_closed_pipe_is_quiet() -> None:
+    exe = shutil.which("changer", path=str(Path(sys.executable).parent))
+    proc = subprocess.Popen([exe, "info"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before the first line, like `| head -0`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err
