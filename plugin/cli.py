@@ -21,6 +21,7 @@ log = logging.getLogger("changer")
 # Modules are imported only when their command runs, so `changer info` never imports Qt.
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("changer.plugin.commands.info", "print versions, devices, colour config, image formats and weights"),
+    "studio": ("changer.plugin.commands.studio", "write procedural green-screen plates with exact truth (EXR + PNG previews)"),
 }
 
 EXIT_USER_ERROR = 2
