@@ -1,0 +1,135 @@
+"""The architecture as data: one frozen dataclass, saved beside the weights and rebuilt from them.
+
+Two named configs ship: ``small`` (trains and runs on a laptop-class CPU) and ``base`` (paper-scale,
+for GPUs). The JSON beside a weights file holds :meth:`ChangerConfig.to_dict`, so training and
+inference always build the same network (LaMa's habit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ParamError
+
+ARCHITECTURE = "changer"
+ARCHITECTURE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ChangerConfig:
+    """Widths, depths and heads of every module of CHANGER (figure b).
+
+    ``enc_widths[k]`` is the width of encoder level ``k`` at stride ``2**k``; the last level is the
+    latent ``z`` (width ``dim``) at stride ``2**(len(enc_widths)-1)``. The conditioning encoders
+    ``φ_c`` and ``φ_b`` reach the same stride with ``cond_widths`` (they need no full-resolution
+    features). ``patch_size`` is FPAT's ``P`` on the latent grid. ``resolution`` is the square crop
+    size the weights are trained at; inputs may be any size that is a multiple of
+    :attr:`size_multiple`, but quality is best near ``resolution`` and memory grows with the square
+    of the FPAT token count (see README).
+    """
+
+    name: str = "small"
+    resolution: int = 256
+    enc_widths: tuple[int, ...] = (16, 32, 64, 128)
+    enc_blocks: tuple[int, ...] = (0, 1, 1, 2)
+    dec_blocks: tuple[int, ...] = (0, 0, 1, 1)
+    cond_widths: tuple[int, ...] = (16, 32, 64)
+    colorizer_depth: int = 2
+    colorizer_heads: int = 4
+    colorizer_kv_pool: int = 2
+    fpat_dim: int = 128
+    fpat_depth: int = 2
+    fpat_heads: int = 4
+    patch_size: int = 2
+    mlp_ratio: float = 2.0
+    norm_groups: int = 8
+
+    def __post_init__(self) -> None:
+        levels = len(self.enc_widths)
+        if levels < 2:
+            raise ParamError(f"config {self.name!r}: enc_widths needs at least 2 levels, got {self.enc_widths}")
+        if len(self.enc_blocks) != levels or len(self.dec_blocks) != levels:
+            raise ParamError(
+                f"config {self.name!r}: enc_blocks and dec_blocks need one entry per encoder level ({levels}), "
+                f"got {self.enc_blocks} and {self.dec_blocks}"
+            )
+        if len(self.cond_widths) != levels - 1:
+            raise ParamError(
+                f"config {self.name!r}: cond_widths needs {levels - 1} entries (one per stride-2 stage), got {self.cond_widths}"
+            )
+        if self.colorizer_heads < 1 or self.dim % self.colorizer_heads:
+            raise ParamError(f"config {self.name!r}: latent width {self.dim} is not divisible by {self.colorizer_heads} heads")
+        if self.fpat_heads < 1 or self.fpat_dim % self.fpat_heads:
+            raise ParamError(f"config {self.name!r}: fpat_dim {self.fpat_dim} is not divisible by {self.fpat_heads} heads")
+        if min(*self.enc_widths, *self.cond_widths, self.norm_groups) < 1:
+            raise ParamError(f"config {self.name!r}: widths and norm_groups must be >= 1")
+        for field in ("patch_size", "colorizer_kv_pool", "colorizer_depth", "fpat_depth", "resolution"):
+            if getattr(self, field) < 1:
+                raise ParamError(f"config {self.name!r}: {field} must be >= 1, got {getattr(self, field)}")
+        if self.resolution % self.size_multiple:
+            raise ParamError(
+                f"config {self.name!r}: resolution {self.resolution} is not a multiple of {self.size_multiple}"
+            )
+
+    @property
+    def dim(self) -> int:
+        """Width of the latent ``z`` (and of ``z_c``)."""
+        return self.enc_widths[-1]
+
+    @property
+    def stride(self) -> int:
+        """Image pixels per latent cell along each axis."""
+        return 2 ** (len(self.enc_widths) - 1)
+
+    @property
+    def size_multiple(self) -> int:
+        """Input height and width must be multiples of this (latent stride × FPAT patch, × KV pooling)."""
+        return self.stride * math.lcm(self.patch_size, self.colorizer_kv_pool)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChangerConfig:
+        """Rebuild from :meth:`to_dict`; unknown or missing keys are refused, never ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        missing = sorted(names - set(data))
+        if unknown or missing:
+            raise ParamError(f"model config: unknown keys {unknown}, missing keys {missing}")
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+CONFIGS: dict[str, ChangerConfig] = {
+    "small": ChangerConfig(),
+    "base": ChangerConfig(
+        name="base",
+        resolution=256,
+        enc_widths=(48, 96, 192, 384),
+        enc_blocks=(1, 2, 2, 4),
+        dec_blocks=(1, 2, 2, 4),
+        cond_widths=(48, 96, 192),
+        colorizer_depth=4,
+        colorizer_heads=8,
+        colorizer_kv_pool=1,
+        fpat_dim=384,
+        fpat_depth=4,
+        fpat_heads=8,
+        patch_size=2,
+        mlp_ratio=4.0,
+        norm_groups=16,
+    ),
+}
+
+
+def get_config(name: str) -> ChangerConfig:
+    """The named config (``small`` or ``base``)."""
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ParamError(f"model config {name!r}: expected one of {', '.join(CONFIGS)}") from None
