@@ -22,6 +22,8 @@ log = logging.getLogger("changer")
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("changer.plugin.commands.info", "print versions, devices, colour config, image formats and weights"),
     "studio": ("changer.plugin.commands.studio", "write procedural green-screen plates with exact truth (EXR + PNG previews)"),
+    "train": ("changer.plugin.commands.train", "train CHANGER from a TOML config (single process or torchrun)"),
+    "eval": ("changer.plugin.commands.eval", "evaluate weights against classical baselines on the held-out studio split"),
 }
 
 EXIT_USER_ERROR = 2
