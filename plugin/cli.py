@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "studio": ("changer.plugin.commands.studio", "write procedural green-screen plates with exact truth (EXR + PNG previews)"),
     "train": ("changer.plugin.commands.train", "train CHANGER from a TOML config (single process or torchrun)"),
     "eval": ("changer.plugin.commands.eval", "evaluate weights against classical baselines on the held-out studio split"),
+    "render": ("changer.plugin.commands.render", "render EXR sequences through the CHANGER node (resumable, atomic, parallel)"),
+    "demo": ("changer.plugin.commands.demo", "make a studio shot, render it with the shipped weights, write EXRs, a contact sheet and a GIF"),
+    "export": ("changer.plugin.commands.export", "export weights as TorchScript (Nuke Inference / libtorch) or ONNX"),
+    "review": ("changer.plugin.commands.review", "open the matte-review panel (PySide6) on a shot: look at every matte, tune live, save shot.toml"),
 }
 
 EXIT_USER_ERROR = 2

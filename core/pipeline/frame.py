@@ -1,0 +1,118 @@
+"""What goes into and comes out of one frame render.
+
+Images are (C,H,W) torch tensors in the working space (scene-linear, e.g. ACEScg); mattes are
+(1,H,W) and get no colour transform. Clip names are the node's OpenFX clip names, so every error
+names the clip a user connected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ..compose import NetInputs
+from ..errors import ImageReadError
+from ..masks import Box
+from ..align import Similarity
+
+#: A matte covering at least this share of the frame is refused: it is almost surely not a head matte.
+FULL_FRAME_COVERAGE = 0.99
+
+
+@dataclass
+class FrameInputs:
+    """The pixels of one frame; every tensor has the target's height and width and one device."""
+
+    target: torch.Tensor  #: (3,H,W) the double's green-screen plate
+    source: torch.Tensor  #: (3,H,W) the actor's head plate
+    target_matte: torch.Tensor  #: (1,H,W) M_T^head
+    source_matte: torch.Tensor  #: (1,H,W) M_S^head
+    background: torch.Tensor | None = None  #: (3 or 4,H,W) optional plate to comp over (4: premultiplied RGBA)
+    clean_screen: torch.Tensor | None = None  #: (3,H,W) optional empty screen, same light as the target
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width)."""
+        return int(self.target.shape[-2]), int(self.target.shape[-1])
+
+    @property
+    def device(self) -> torch.device:
+        return self.target.device
+
+    def clips(self) -> dict[str, torch.Tensor]:
+        named = {"Target": self.target, "Source": self.source, "TargetHeadMatte": self.target_matte,
+                 "SourceHeadMatte": self.source_matte}
+        if self.background is not None:
+            named["Background"] = self.background
+        if self.clean_screen is not None:
+            named["CleanScreen"] = self.clean_screen
+        return named
+
+    def check(self) -> None:
+        """Shapes, channel counts, sizes and finiteness; ImageReadError naming the clip."""
+        allowed = {"Target": (3,), "Source": (3,), "TargetHeadMatte": (1,), "SourceHeadMatte": (1,),
+                   "Background": (3, 4), "CleanScreen": (3,)}
+        height, width = self.size
+        for name, image in self.clips().items():
+            if not isinstance(image, torch.Tensor) or image.dim() != 3 or not image.is_floating_point():
+                what = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+                raise ImageReadError(f"clip {name}: expected a float (C,H,W) image, got {what}")
+            if image.shape[0] not in allowed[name]:
+                wanted = " or ".join(str(c) for c in allowed[name])
+                raise ImageReadError(f"clip {name}: has {image.shape[0]} channels, expected {wanted}")
+            if tuple(image.shape[-2:]) != (height, width):
+                raise ImageReadError(f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the Target is {width}x{height}")
+            if image.device != self.device:
+                raise ImageReadError(f"clip {name}: on {image.device}, the Target is on {self.device}")
+            bad = int((~torch.isfinite(image)).sum())
+            if bad:
+                raise ImageReadError(f"clip {name}: {bad} NaN or infinite values; expected finite pixels")
+
+    def to(self, device: torch.device) -> FrameInputs:
+        move = (lambda t: None if t is None else t.to(device, torch.float32))
+        return FrameInputs(move(self.target), move(self.source), move(self.target_matte), move(self.source_matte),
+                           move(self.background), move(self.clean_screen))
+
+
+@dataclass
+class NetworkJob:
+    """Everything ``prepare`` made for the network and for putting its result back.
+
+    Network-resolution tensors are (1,C,R,R) in network space (sRGB-encoded [0,1]); crop tensors are
+    (1,C,h,w) at plate resolution inside ``box``.
+    """
+
+    box: Box
+    resolution: int
+    inputs: NetInputs
+    target_green: torch.Tensor  #: I_T^green at network resolution
+    target_alpha: torch.Tensor  #: the network-stage key of the target at network resolution
+    source_crop: torch.Tensor  #: aligned source plate, network space, clamped, crop resolution
+    source_head: torch.Tensor  #: aligned, shaped M_S^head at crop resolution
+    target_head: torch.Tensor  #: shaped M_T^head at crop resolution
+    union: torch.Tensor  #: M_union at crop resolution
+    inpaint: torch.Tensor  #: M^ip at crop resolution
+    alignment: Similarity
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class FrameResult:
+    """One rendered frame.
+
+    ``rgba`` (4,H,W) and ``layers`` (name -> (C,H,W), at least ``matte``, ``M``, ``ip``) are in the
+    working space at plate resolution. ``intermediates`` holds what the review panel shows: network
+    images (X, Y, ToRGB, M, attention) at network resolution in network space, crop-resolution mattes
+    (union, ip, edit) and full-frame ``alpha`` (the plate's key) and ``comp``. ``box`` is the crop (None
+    for a pass-through frame); pixels where the ``edit`` weight is 0 (and outside ``box``) come from
+    the plate unchanged.
+    """
+
+    rgba: torch.Tensor
+    layers: dict[str, torch.Tensor]
+    premultiplied: bool
+    box: Box | None
+    intermediates: dict[str, torch.Tensor] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    passthrough: bool = False

@@ -1,0 +1,57 @@
+"""Typed settings of one frame render: what the stages of :mod:`changer.core.pipeline` read.
+
+These are engine arguments, not a parameter list: names, defaults, ranges, labels and the render
+scale live in :mod:`changer.plugin.params`, which builds a :class:`FrameSettings` for every render
+(``ParamValues.frame_settings``). Values here are already scaled to the pixels being rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..color import ColorConfig
+from ..keying import KeyerParams
+
+
+@dataclass(frozen=True)
+class MatteSettings:
+    """How a head matte is shaped: binary at ``threshold`` (0: keep soft), grown, then feathered (pixels)."""
+
+    threshold: float
+    grow: float
+    feather: float
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    """Everything one frame render needs besides its pixels and the model.
+
+    ``keyer`` is the artist's keyer (comp stage: the final matte of the plate and the key of Y);
+    :attr:`network_keyer` keeps only its screen settings, which is how the network's input is keyed.
+    ``query_patch`` asks the network for one FPAT patch's attention (review panel).
+    """
+
+    keyer: KeyerParams
+    tau: float
+    target_matte: MatteSettings
+    source_matte: MatteSettings
+    neck_margin: float
+    crop_padding: float
+    network_resolution: int
+    alignment: str
+    output: str
+    seam_feather: float
+    on_empty_matte: str
+    color: ColorConfig
+    query_patch: int | None = None
+
+    @property
+    def network_keyer(self) -> KeyerParams:
+        """Screen type, colour and clean-plate switch of :attr:`keyer`; every other knob at its default."""
+        return KeyerParams(screen_type=self.keyer.screen_type, screen_color=self.keyer.screen_color,
+                           auto_clean_plate=self.keyer.auto_clean_plate)
+
+    @property
+    def premultiplied(self) -> bool:
+        """Whether the RGBA output is premultiplied (comp, aovs) or opaque (green, mattes)."""
+        return self.output in ("comp", "aovs")

@@ -1,0 +1,38 @@
+"""`changer render`: render EXR sequences through the CHANGER node (resumable, atomic, in parallel).
+
+Everything is checked before the first frame renders (see :mod:`changer.plugin.hosts.batch`); a
+frame already complete on disk is skipped unless ``--overwrite``. ``--print-chunks N`` prints one
+command line per chunk of N frames for a render farm and renders nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from changer.plugin.hosts.options import RenderOptions, add_render_arguments
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_render_arguments(parser)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (the summary is still printed)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from changer.plugin.hosts import batch  # noqa: PLC0415  (torch and the model load only when rendering)
+
+    options = RenderOptions.from_args(args)
+    plan = batch.plan_render(options)
+    if args.print_chunks is not None:
+        for line in options.chunk_commands(list(plan.frames), args.print_chunks):
+            print(line)
+        return 0
+    if not plan.todo:
+        print(f"nothing to render: all {len(plan.frames)} frame(s) of {plan.out.text} are complete "
+              "(--overwrite renders them again)")
+        return 0
+    summary = batch.render(plan, progress=False if args.no_progress else None)
+    print(summary.text())
+    return 0

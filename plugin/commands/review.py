@@ -1,0 +1,54 @@
+"""`changer review`: the matte-review panel over a shot, with the same inputs as `changer render`.
+
+Every flag of ``changer render`` is accepted (so a render command line works with ``review`` in its
+place): the clips, ``--frames``, ``--config shot.toml`` and ``--set``; ``--out`` and the output flags
+only go into the render command the panel copies for you. Inputs are checked by the batch host's
+readers before the window opens. Qt is imported here, inside :func:`run`, never by ``changer render``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from changer.plugin.hosts.options import add_render_arguments
+
+log = logging.getLogger(__name__)
+
+PROXIES = {"1": 1.0, "2": 0.5, "4": 0.25}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_render_arguments(parser)
+    panel = parser.add_argument_group("review panel")
+    panel.add_argument("--proxy", choices=tuple(PROXIES), default="1",
+                       help="render at 1/N resolution for faster interaction (default 1: full)")
+    panel.add_argument("--frame", type=int, help="frame to open at (default: the first)")
+    panel.add_argument("--layer", default="output", help="layer to show first (default output)")
+    panel.add_argument("--display", help="OCIO display of the viewer (default: the config's default)")
+    panel.add_argument("--view", help="OCIO view of the viewer (default: the display's default)")
+    panel.add_argument("--cache-mb", type=int, default=2048, help="memory for cached frames, MB (default 2048)")
+    panel.add_argument("--screenshot", metavar="PNG", help="save the window once the first frame is shown, then quit")
+
+
+def run(args: argparse.Namespace) -> int:
+    from changer.core.errors import ParamError  # noqa: PLC0415
+    from changer.plugin.hosts.options import RenderOptions  # noqa: PLC0415
+
+    if args.print_chunks is not None:
+        raise ParamError("--print-chunks is for changer render; the review panel renders interactively")
+    if args.cache_mb < 64:
+        raise ParamError(f"--cache-mb {args.cache_mb}: expected at least 64")
+    options = RenderOptions.from_args(argparse.Namespace(**{**vars(args), "out": args.out or ""}))
+
+    from changer.ui.app import run_review  # noqa: PLC0415  (Qt only for this command)
+    from changer.ui.layers import LAYER_BY_NAME  # noqa: PLC0415
+    from changer.ui.session import ReviewSession  # noqa: PLC0415
+
+    if args.layer not in LAYER_BY_NAME:
+        raise ParamError(f"--layer {args.layer!r}: expected one of {', '.join(LAYER_BY_NAME)}")
+    session = ReviewSession(options, cache_mb=args.cache_mb)
+    if args.frame is not None and args.frame not in session.frames:
+        raise ParamError(f"--frame {args.frame}: not among the shot's frames {session.frames[0]}-{session.frames[-1]}")
+    return run_review(session, proxy=PROXIES[args.proxy], display=args.display, view=args.view, frame=args.frame,
+                      layer=args.layer, screenshot=args.screenshot)

@@ -1,0 +1,147 @@
+"""The batch host's clips: sequence files checked up front, then read frame by frame for the effect.
+
+:func:`resolve_clips` reads headers only and refuses, before anything renders, missing frames,
+resolution changes, clips whose frame sizes disagree and files without the channels a clip needs.
+:class:`SequenceClipSource` is the effect's :class:`~changer.plugin.effect.ClipSource` over those
+files: every clip is placed in the Target's data window (zeros outside its own) so all pixels line
+up; image clips are taken as they are (they are in the working space), mattes untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import torch
+
+from changer.core.errors import ChangerError, ImageReadError, SequenceError
+from changer.core.io import ImageMeta, SequencePattern, Window, check_sequence, read_image
+
+from ..descriptor import context_descriptor
+from ..effect import Rect
+
+log = logging.getLogger(__name__)
+
+RGB = ("R", "G", "B")
+MATTE_ROLES = ("target_matte", "source_matte")
+
+
+@dataclass(frozen=True)
+class ClipFiles:
+    """One input clip on disk: its OpenFX name, pattern, the channels read and its first frame's header."""
+
+    role: str
+    name: str
+    pattern: SequencePattern
+    channels: tuple[str, ...]
+    meta: ImageMeta
+
+
+def _channels(role: str, name: str, meta: ImageMeta, path: str, requested: str) -> tuple[str, ...]:
+    have = list(meta.channel_names)
+    if role in MATTE_ROLES:
+        if requested != "auto":
+            if requested not in have:
+                raise ImageReadError(f"clip {name} ({path}): no channel {requested!r}; it has {have}")
+            return (requested,)
+        if len(have) == 1:
+            return (have[0],)
+        if "A" in have:
+            return ("A",)
+        raise ImageReadError(
+            f"clip {name} ({path}): {len(have)} channels {have} and no A; pick the matte with "
+            f"--{role.replace('_', '-')}-channel NAME"
+        )
+    if not all(c in have for c in RGB):
+        raise ImageReadError(f"clip {name} ({path}): has {len(have)} channel(s) {have}, expected R, G and B")
+    if role == "background" and "A" in have:
+        return (*RGB, "A")
+    return RGB
+
+
+def resolve_clips(patterns: dict[str, str | None], frames: list[int],
+                  matte_channels: dict[str, str]) -> dict[str, ClipFiles]:
+    """Check every connected clip for ``frames`` (headers only); role -> :class:`ClipFiles`."""
+    names = context_descriptor("general").names
+    clips: dict[str, ClipFiles] = {}
+    for role, text in patterns.items():
+        if text is None:
+            continue
+        name = names[role]
+        try:
+            pattern = SequencePattern.parse(text, allow_still=True)
+            meta = check_sequence(pattern, frames)
+        except ChangerError as exc:
+            raise type(exc)(f"clip {name}: {exc}") from None
+        path = str(pattern.path(frames[0]))
+        channels = _channels(role, name, meta, path, matte_channels.get(role, "auto"))
+        clips[role] = ClipFiles(role, name, pattern, channels, meta)
+    target = clips["target"].meta.display_window
+    for clip in clips.values():
+        window = clip.meta.display_window
+        if window != target:
+            raise SequenceError(
+                f"clip sizes disagree: {clip.name} is {window.width}x{window.height} (display window {window}), "
+                f"Target is {target.width}x{target.height} ({target}); every clip must have the Target's frame"
+            )
+    return clips
+
+
+def fit_window(pixels: torch.Tensor, have: Window, want: Window) -> torch.Tensor:
+    """``pixels`` covering data window ``have`` placed into window ``want`` (zeros where it has none)."""
+    if have == want:
+        return pixels
+    out = pixels.new_zeros(pixels.shape[0], want.height, want.width)
+    x0, y0 = max(have.x, want.x), max(have.y, want.y)
+    x1, y1 = min(have.x + have.width, want.x + want.width), min(have.y + have.height, want.y + want.height)
+    if x1 > x0 and y1 > y0:
+        out[:, y0 - want.y:y1 - want.y, x0 - want.x:x1 - want.x] = \
+            pixels[:, y0 - have.y:y1 - have.y, x0 - have.x:x1 - have.x]
+    return out
+
+
+class SequenceClipSource:
+    """:class:`~changer.plugin.effect.ClipSource` over :class:`ClipFiles`; times are frame numbers."""
+
+    def __init__(self, clips: dict[str, ClipFiles], stills: dict[str, tuple[torch.Tensor, ImageMeta]] | None = None) -> None:
+        self._by_name = {clip.name: clip for clip in clips.values()}
+        self._target = clips["target"]
+        self._stills = {} if stills is None else stills  # a still (background, clean screen) is read once
+        self.read_seconds = 0.0
+        self.target_meta: ImageMeta | None = None
+
+    def connected(self, clip: str) -> bool:
+        return clip in self._by_name
+
+    def region_of_definition(self, clip: str, time: float) -> Rect:
+        w = self._by_name[clip].meta.data_window
+        return Rect(w.x, w.y, w.x + w.width, w.y + w.height)
+
+    def fetch(self, clip: str, time_: float, render_scale: float = 1.0) -> torch.Tensor:
+        if render_scale != 1.0:
+            raise SequenceError(f"the batch host renders at full scale, got render scale {render_scale}")
+        files = self._by_name[clip]
+        frame = int(time_)
+        start = time.perf_counter()
+        path = files.pattern.path(frame)
+        try:
+            if files.pattern.is_still and clip in self._stills:
+                pixels, meta = self._stills[clip]
+            else:
+                pixels, meta = read_image(path, channels=list(files.channels), frame=frame)
+        except ChangerError as exc:
+            raise type(exc)(f"clip {clip}: {exc}") from None
+        if files.pattern.is_still:
+            self._stills[clip] = (pixels, meta)
+        bad = int((~torch.isfinite(pixels)).sum())
+        if bad:
+            raise ImageReadError(f"clip {clip}: {path} has {bad} NaN or infinite values; expected finite pixels")
+        if files is self._target:
+            self.target_meta = meta
+            window = meta.data_window
+        else:
+            window = self.target_meta.data_window if self.target_meta else self._target.meta.data_window
+        pixels = fit_window(pixels, meta.data_window, window)
+        self.read_seconds += time.perf_counter() - start
+        return pixels

@@ -1,0 +1,115 @@
+"""A render's options as data, parsed from and written back to a ``changer render`` command line.
+
+The batch CLI parses into :class:`RenderOptions`; the farm-chunk printer and the Nuke adapter write
+command lines from it with :meth:`RenderOptions.to_argv`, so the three never disagree about a flag.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from changer.core.io import EXR_COMPRESSIONS, EXR_PIXEL_TYPES, chunk_frames, format_frames
+
+#: Clip option -> (role, help). Roles are those of changer.plugin.descriptor.
+CLIP_OPTIONS = {
+    "target": ("target", "the double's green-screen plate sequence, e.g. plate.####.exr (required)"),
+    "source": ("source", "the actor's head plate sequence (required)"),
+    "target_matte": ("target_matte", "the double's head matte sequence (required)"),
+    "source_matte": ("source_matte", "the actor's head matte sequence (required)"),
+    "background": ("background", "optional background plate sequence (or a still) to comp over"),
+    "clean_screen": ("clean_screen", "optional clean screen plate sequence (or a still)"),
+}
+REQUIRED_CLIPS = ("target", "source", "target_matte", "source_matte")
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Everything ``changer render`` is told, as typed data."""
+
+    target: str
+    source: str
+    target_matte: str
+    source_matte: str
+    out: str
+    background: str | None = None
+    clean_screen: str | None = None
+    target_matte_channel: str = "auto"
+    source_matte_channel: str = "auto"
+    frames: str | None = None
+    sets: tuple[str, ...] = ()
+    config: str | None = None
+    ocio_config: str | None = None
+    working_space: str | None = None
+    pixel_type: str = "half"
+    compression: str = "zip"
+    workers: int = 1
+    overwrite: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RenderOptions:
+        values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+        values["sets"] = tuple(values.get("sets") or ())
+        values["out"] = str(values["out"])
+        return cls(**values)
+
+    def to_argv(self, program: str = "changer") -> list[str]:
+        """The command line that reproduces these options (``changer render ...``)."""
+        argv = [program, "render"]
+        for name in (*CLIP_OPTIONS, "out"):
+            value = getattr(self, name)
+            if value is not None:
+                argv += [f"--{name.replace('_', '-')}", str(value)]
+        for name in ("target_matte_channel", "source_matte_channel"):
+            if getattr(self, name) != "auto":
+                argv += [f"--{name.replace('_', '-')}", getattr(self, name)]
+        if self.frames is not None:
+            argv += ["--frames", self.frames]
+        for item in self.sets:
+            argv += ["--set", item]
+        for name in ("config", "ocio_config", "working_space"):
+            if getattr(self, name) is not None:
+                argv += [f"--{name.replace('_', '-')}", str(getattr(self, name))]
+        if self.pixel_type != "half":
+            argv += ["--pixel-type", self.pixel_type]
+        if self.compression != "zip":
+            argv += ["--compression", self.compression]
+        if self.workers != 1:
+            argv += ["--workers", str(self.workers)]
+        if self.overwrite:
+            argv.append("--overwrite")
+        return argv
+
+    def chunk_commands(self, frames: list[int], size: int, program: str = "changer") -> list[str]:
+        """One shell-quoted command line per chunk of ``size`` frames, for any farm manager."""
+        return [shlex.join(replace(self, frames=format_frames(chunk)).to_argv(program))
+                for chunk in chunk_frames(frames, size)]
+
+
+def add_render_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``changer render`` (also what :meth:`RenderOptions.to_argv` writes)."""
+    clips = parser.add_argument_group("clips (sequence patterns: name.####.exr, name.%04d.exr, name.@@@@.exr)")
+    for name, (_, help_text) in CLIP_OPTIONS.items():
+        clips.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="PATTERN", help=help_text)
+    clips.add_argument("--target-matte-channel", default="auto", metavar="NAME",
+                       help="channel of the target matte files (default auto: the only channel, else A)")
+    clips.add_argument("--source-matte-channel", default="auto", metavar="NAME",
+                       help="channel of the source matte files (default auto: the only channel, else A)")
+    parser.add_argument("--out", type=Path, metavar="PATTERN", help="output EXR sequence, e.g. out/comp.####.exr")
+    parser.add_argument("--frames", metavar="RANGE",
+                        help="frames to render: 1001-1100, 1001-1100x2, 1001,1005 (default: the Target's frames on disk)")
+    params = parser.add_argument_group("params (see `python -m changer.plugin.params`)")
+    params.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a param, e.g. --set tau=0.4 (repeatable; wins over --config)")
+    params.add_argument("--config", metavar="SHOT.toml", help="shot settings: a TOML file with param names as keys")
+    params.add_argument("--ocio-config", metavar="CFG", help="OCIO config path or ocio:// URI (the ocio_config param)")
+    params.add_argument("--working-space", metavar="NAME", help="colourspace of the plates and output (the working_space param)")
+    output = parser.add_argument_group("output")
+    output.add_argument("--pixel-type", default="half", choices=EXR_PIXEL_TYPES, help="EXR pixel type (default half)")
+    output.add_argument("--compression", default="zip", help=f"EXR compression: {', '.join(EXR_COMPRESSIONS)} (default zip)")
+    output.add_argument("--overwrite", action="store_true", help="re-render frames that are already complete")
+    output.add_argument("--workers", type=int, default=1, help="frames rendered in parallel processes (default 1)")
+    parser.add_argument("--print-chunks", type=int, metavar="N",
+                        help="print one command line per chunk of N frames (for a farm manager) and exit")

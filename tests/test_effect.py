@@ -1,0 +1,127 @@
+"""The OpenFX-shaped effect: description, contexts, regions, preferences, identity, render scale, models."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from changer.core.color import from_network
+from changer.core.errors import ParamError
+from changer.plugin.descriptor import IDENTIFIER
+from changer.plugin.effect import HeadBlendEffect, Rect
+from changer.plugin.models import ModelCache
+from changer.plugin.params import resolve_params
+from changer.training.studio import make_pair
+from node_shot import save_tiny_weights
+
+
+class MemorySource:
+    """An in-memory host: clip name -> (C,H,W) pixels at full scale; render scale resamples them."""
+
+    def __init__(self, clips: dict[str, torch.Tensor]) -> None:
+        self.clips = clips
+        self.fetched: list[tuple[str, float]] = []
+
+    def connected(self, clip: str) -> bool:
+        return clip in self.clips
+
+    def region_of_definition(self, clip: str, time: float) -> Rect:
+        _, h, w = self.clips[clip].shape
+        return Rect(0, 0, w, h)
+
+    def fetch(self, clip: str, time: float, render_scale: float) -> torch.Tensor:
+        self.fetched.append((clip, render_scale))
+        image = self.clips[clip]
+        if render_scale == 1.0:
+            return image
+        return torch.nn.functional.interpolate(image[None], scale_factor=render_scale, mode="area")[0]
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_weights(tmp_path_factory.mktemp("effect"))
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, torch.Tensor]:
+    source, target = make_pair(4, (128, 96))
+    return {"Target": from_network(target.plate), "Source": from_network(source.plate),
+            "TargetHeadMatte": target.mask("head", soft=True), "SourceHeadMatte": source.mask("head", soft=True)}
+
+
+def _effect(weights: Path, context: str = "general", **values: object) -> HeadBlendEffect:
+    params = resolve_params({"weights": str(weights), "network_resolution": 64, **values})
+    return HeadBlendEffect(context, params, ModelCache())
+
+
+def test_describe() -> None:
+    desc = HeadBlendEffect.describe()
+    assert desc.identifier == IDENTIFIER == "org.changer.HeadBlend"
+    assert desc.contexts == ("general", "filter") and not desc.supports_tiles and desc.version >= (0, 1)
+
+
+def test_contexts_declare_clips_with_components_and_flags() -> None:
+    general = HeadBlendEffect.describe_in_context("general")
+    assert list(general.names.values()) == ["Target", "Source", "TargetHeadMatte", "SourceHeadMatte",
+                                            "Background", "CleanScreen"]
+    assert [c.name for c in general.clips if c.optional] == ["Background", "CleanScreen"]
+    assert [c.name for c in general.clips if c.is_mask] == ["TargetHeadMatte", "SourceHeadMatte"]
+    assert "Alpha" in general.clip("target_matte").components
+    filt = HeadBlendEffect.describe_in_context("filter")
+    assert filt.names["target"] == "Source" and filt.names["source"] == "Actor"
+    assert not filt.clip("target").optional and filt.clip("source_matte").optional
+    assert general.params is filt.params
+    with pytest.raises(ParamError, match="context"):
+        HeadBlendEffect.describe_in_context("transition")
+
+
+def test_regions_and_clip_preferences(weights: Path, clips: dict) -> None:
+    effect = _effect(weights)
+    host = MemorySource(clips)
+    assert effect.get_region_of_definition(host, 1) == Rect(0, 0, 128, 96)
+    rois = effect.get_regions_of_interest(host, 1, Rect(10, 10, 20, 20))
+    assert rois == {name: Rect(0, 0, 128, 96) for name in clips}
+    prefs = effect.get_clip_preferences()
+    assert prefs.output_premultiplication == "premultiplied"
+    assert dict(prefs.colour_managed) == {"Target": True, "Source": True, "TargetHeadMatte": False,
+                                          "SourceHeadMatte": False, "Background": True, "CleanScreen": True}
+    effect.set_params(output="green")
+    assert effect.get_clip_preferences().output_premultiplication == "opaque"
+
+
+def test_is_identity_for_unconnected_or_empty_mattes(weights: Path, clips: dict) -> None:
+    effect = _effect(weights)
+    partial = MemorySource({k: v for k, v in clips.items() if k != "SourceHeadMatte"})
+    assert effect.is_identity(partial, 1).clip == "Target"
+    result = effect.render(partial, 1)
+    assert result.passthrough and torch.equal(result.rgba[:3], clips["Target"])
+    empty = MemorySource({**clips, "SourceHeadMatte": torch.zeros_like(clips["SourceHeadMatte"])})
+    assert effect.is_identity(empty, 1) is None  # on_empty_matte=error: render raises instead
+    effect.set_params(on_empty_matte="passthrough")
+    assert "SourceHeadMatte" in effect.is_identity(empty, 1).reason
+    assert effect.is_identity(MemorySource(clips), 1) is None
+
+
+def test_render_full_frame_window_and_render_scale(weights: Path, clips: dict) -> None:
+    effect = _effect(weights, seam_feather=6.0)
+    host = MemorySource(clips)
+    effect.begin_sequence_render()
+    full = effect.render(host, 1)
+    assert full.rgba.shape == (4, 96, 128) and {"matte", "M", "ip"} <= set(full.layers)
+    window = effect.render(host, 1, Rect(10, 20, 50, 60))
+    assert torch.equal(window.rgba, full.rgba[:, 20:60, 10:50])
+    half = effect.render(host, 1, render_scale=0.5)
+    assert half.rgba.shape == (4, 48, 64) and ("Target", 0.5) in host.fetched
+    effect.end_sequence_render()
+    with pytest.raises(ParamError, match="render scale"):
+        effect.render(host, 1, render_scale=0.0)
+
+
+def test_one_model_per_device_behind_a_lock(weights: Path) -> None:
+    cache = ModelCache()
+    first = cache.get(weights, "cpu")
+    assert cache.get(str(weights), "auto" if not torch.cuda.is_available() else "cpu") is first
+    assert isinstance(first.lock, type(threading.Lock()))

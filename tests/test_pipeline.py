@@ -1,0 +1,204 @@
+"""One frame through core.pipeline: bit-identity outside the edit, stage purity, network cost, detail."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from changer.core import masks
+from changer.core.align import Similarity, fit_similarity, warp_into_box
+from changer.core.color import from_network, to_network
+from changer.core.errors import ImageReadError
+from changer.core.keying import key
+from changer.core.model import build_model
+from changer.core.pipeline import (
+    FrameInputs,
+    MatteSettings,
+    composite,
+    infer,
+    prepare,
+    render_frame,
+)
+from changer.core.pipeline.crop import blend_into, crop_box, crop_padded, inside
+from changer.core.pipeline.detail import transfer_detail
+from changer.core.pipeline.mattes import shape_matte
+from changer.core.pipeline.stages import keyer_in_network_space
+from changer.plugin.params import resolve_params
+from changer.training.studio import make_pair
+
+RES = 64
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model("small").eval()
+
+
+@pytest.fixture(scope="module")
+def frame() -> FrameInputs:
+    """A 128x96 studio pair in ACEScg with HDR highlights (> 1) in a corner away from the head."""
+    source, target = make_pair(11, (128, 96))
+    plates = from_network(torch.stack([target.plate, source.plate]))
+    plates[0, :, 88:96, 0:6] = torch.tensor([3.0, 12.5, 300.0]).view(3, 1, 1)
+    return FrameInputs(plates[0], plates[1], target.mask("head", soft=True), source.mask("head", soft=True))
+
+
+def _settings(**changes: object):
+    return resolve_params({"network_resolution": RES, **changes}).frame_settings()
+
+
+def _untouched(result, frame) -> torch.Tensor:
+    """Frame pixels outside the crop box or where the edit weight is 0."""
+    part, (rows, cols) = inside(result.box, frame.size)
+    untouched = torch.ones(frame.size, dtype=torch.bool)
+    untouched[part.y0:part.y1, part.x0:part.x1] = result.intermediates["edit"][0, 0][rows, cols] == 0
+    return untouched
+
+
+def test_green_output_keeps_the_plates_bits_wherever_the_edit_weight_is_zero(model, frame) -> None:
+    result = render_frame(model, frame, _settings(output="green"))
+    untouched = _untouched(result, frame)
+    assert untouched[88:96, 0:6].all() and untouched.float().mean() > 0.2
+    assert torch.equal(result.rgba[:3][:, untouched], frame.target[:, untouched])
+    assert (result.rgba[:3][:, 88:96, 0:6] > 1).all()
+    assert not torch.equal(result.rgba[:3], frame.target), "the edit changed nothing"
+    assert torch.equal(result.rgba[3], torch.ones_like(result.rgba[3])) and not result.premultiplied
+
+
+def test_comp_output_outside_the_edit_is_the_key_of_the_plate(model, frame) -> None:
+    settings = _settings(output="comp")
+    result = render_frame(model, frame, settings)
+    keyed = key(to_network(frame.target[None], settings.color), keyer_in_network_space(settings.keyer, settings.color))
+    expected = from_network(keyed.fg, settings.color)[0] * keyed.alpha[0]
+    untouched = _untouched(result, frame)
+    assert torch.equal(result.rgba[:3][:, untouched], expected[:, untouched])
+    assert torch.equal(result.rgba[3][untouched], keyed.alpha[0, 0][untouched])
+    assert result.premultiplied and set(result.layers) == {"matte", "M", "ip"}
+
+
+def test_the_three_stages_compose_to_render_frame(model, frame) -> None:
+    settings = _settings(output="aovs")
+    job = prepare(frame, settings)
+    out = infer(model, job, settings.tau)
+    staged = composite(frame, job, out, settings)
+    whole = render_frame(model, frame, settings)
+    assert torch.equal(staged.rgba, whole.rgba)
+    assert set(staged.layers) == {"matte", "M", "ip", "X", "Y", "ToRGB", "alpha", "union", "edit"}
+    assert {"X", "Y", "ToRGB", "M", "alpha", "union", "ip", "edit", "comp"} <= set(staged.intermediates)
+
+
+def test_network_cost_does_not_grow_with_plate_size(frame) -> None:
+    big = FrameInputs(*(torch.nn.functional.interpolate(t[None], scale_factor=3, mode="bilinear")[0]
+                        for t in (frame.target, frame.source, frame.target_matte, frame.source_matte)))
+    small_job, big_job = prepare(frame, _settings()), prepare(big, _settings())
+    assert small_job.inputs.x.shape == big_job.inputs.x.shape == (1, 3, RES, RES)
+    assert big_job.box.width > 2 * small_job.box.width
+
+
+def test_empty_matte_errors_or_passes_through(model, frame) -> None:
+    empty = FrameInputs(frame.target, frame.source, frame.target_matte, torch.zeros_like(frame.source_matte))
+    with pytest.raises(ImageReadError, match="SourceHeadMatte.*empty"):
+        render_frame(model, empty, _settings())
+    result = render_frame(model, empty, _settings(on_empty_matte="passthrough"))
+    assert result.passthrough and torch.equal(result.rgba[:3], frame.target)
+
+
+def test_bad_frames_name_the_clip(model, frame) -> None:
+    nan = frame.source.clone()
+    nan[0, 3, 3] = math.nan
+    with pytest.raises(ImageReadError, match="clip Source: 1 NaN"):
+        prepare(FrameInputs(frame.target, nan, frame.target_matte, frame.source_matte), _settings())
+    with pytest.raises(ImageReadError, match="clip Background: has 2 channels"):
+        prepare(FrameInputs(frame.target, frame.source, frame.target_matte, frame.source_matte,
+                            background=frame.target[:2]), _settings())
+
+
+def test_background_is_composited_under_the_result(model, frame) -> None:
+    bg = torch.full_like(frame.target, 0.25)
+    result = render_frame(model, FrameInputs(frame.target, frame.source, frame.target_matte, frame.source_matte, bg),
+                          _settings())
+    assert torch.allclose(result.rgba[3], torch.ones_like(result.rgba[3]))
+
+
+def test_spatial_params_follow_the_render_scale() -> None:
+    values = resolve_params({"seam_feather": 10.0, "target_matte_grow": 4.0, "matte_grow": 2.0, "tau": 0.3})
+    half = values.frame_settings(0.5)
+    assert half.seam_feather == 5.0 and half.target_matte.grow == 2.0 and half.keyer.matte_grow == 1.0
+    assert half.tau == 0.3 and half.network_resolution == 256 and half.crop_padding == values["crop_padding"]
+
+
+def test_matte_shaping_on_a_window_equals_the_whole_frame() -> None:
+    matte = torch.zeros(1, 1, 80, 90)
+    matte[..., 30:50, 40:55] = 1.0
+    shaping = MatteSettings(threshold=0.5, grow=3.5, feather=2.0)
+    expected = masks.feather(masks.grow_shrink(masks.threshold(matte, 0.5), 3.5), 2.0).clamp(0, 1)
+    assert torch.allclose(shape_matte(matte, shaping, "T"), expected, atol=1e-6)
+    with pytest.raises(ImageReadError, match="covers 100.0%"):
+        shape_matte(torch.ones(1, 1, 8, 8), shaping, "T")
+
+
+def test_crop_box_is_square_padded_and_inside_the_frame_when_it_fits() -> None:
+    union = torch.zeros(1, 1, 200, 300)
+    union[..., 80:120, 140:160] = 1
+    box = crop_box(union, 0.5)
+    assert box.width == box.height == 80 and 0 <= box.x0 and box.x1 <= 300  # 40 tall + 2 x 20 padding
+    assert box.x0 <= 140 and box.x1 >= 160 and box.y0 <= 80 and box.y1 >= 120
+    top = torch.zeros(1, 1, 200, 300)
+    top[..., 5:15, 140:160] = 1  # near the top: moved down into the frame
+    assert crop_box(top, 0.5) == masks.Box(130, 0, 170, 40)
+
+
+def test_a_crop_larger_than_the_frame_stays_square_and_extends_past_it() -> None:
+    union = torch.zeros(1, 1, 100, 160)
+    union[..., 10:90, 70:90] = 1
+    box = crop_box(union, 0.5)
+    assert box.width == box.height == 160 and box.y0 == 50 - 80 and (box.x0, box.x1) == (0, 160)
+    plate = torch.arange(100 * 160, dtype=torch.float32).view(1, 1, 100, 160)
+    padded = crop_padded(plate, box)
+    assert padded.shape[-2:] == (160, 160)
+    assert torch.equal(padded[..., 30:130, :], plate) and torch.equal(padded[..., 0, :], plate[..., 0, :])
+    assert torch.equal(crop_padded(plate, box, "zeros")[..., :30, :], torch.zeros(1, 1, 30, 160))
+
+
+def test_blend_into_keeps_bits_where_the_weight_is_zero() -> None:
+    canvas = torch.tensor([[[[1e30, 5.0], [7.0, -3.0]]]])
+    patch = torch.full((1, 1, 2, 2), math.inf)
+    weight = torch.tensor([[[[0.0, 0.0], [0.0, 1.0]]]])
+    out = blend_into(canvas, patch, weight, masks.Box(0, 0, 2, 2))
+    assert torch.equal(out[..., 0, :], canvas[..., 0, :]) and out[0, 0, 1, 0] == 7.0
+
+
+def test_similarity_fit_recovers_scale_and_shift() -> None:
+    ys, xs = torch.meshgrid(torch.arange(120.0), torch.arange(160.0), indexing="ij")
+    disc = lambda cx, cy, r: ((xs + 0.5 - cx) ** 2 + (ys + 0.5 - cy) ** 2 <= r * r).float()[None, None]  # noqa: E731
+    fit = fit_similarity(disc(50, 60, 10), disc(100, 50, 20))
+    assert fit.scale == pytest.approx(2.0, rel=0.03) and fit.angle == 0.0
+    warped = warp_into_box(disc(50, 60, 10), fit, masks.Box(0, 0, 160, 120))
+    assert (warped - disc(100, 50, 20)).abs().mean() < 0.01
+    plate = torch.rand(1, 3, 20, 30)
+    assert torch.equal(warp_into_box(plate, Similarity(), masks.Box(2, 3, 12, 9)), plate[..., 3:9, 2:12])
+
+
+def test_detail_transfer_adds_only_the_sources_fine_detail_inside_its_matte() -> None:
+    gen = torch.Generator().manual_seed(3)
+    source = torch.rand(1, 3, 128, 128, generator=gen) * 0.5 + 0.25
+    y = torch.nn.functional.interpolate(source, size=(32, 32), mode="bilinear", antialias=True)
+    matte = torch.zeros(1, 1, 128, 128)
+    matte[..., :, :64] = 1
+    out = transfer_detail(y, source, matte)
+    up = torch.nn.functional.interpolate(y, size=(128, 128), mode="bilinear")
+    assert torch.allclose(out[..., 64:], up[..., 64:].clamp(0, 1))
+    luma = lambda t: (t * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1)  # noqa: E731
+    assert (luma(out) - luma(source))[..., :64].abs().mean() < (luma(up) - luma(source))[..., :64].abs().mean() / 2
+
+
+def test_similarity_alignment_moves_the_source_onto_the_target_head(frame) -> None:
+    shifted = FrameInputs(frame.target, torch.roll(frame.source, 9, dims=-1), frame.target_matte,
+                          torch.roll(frame.source_matte, 9, dims=-1))
+    plain, aligned = prepare(shifted, _settings()), prepare(shifted, _settings(alignment="similarity"))
+    assert plain.alignment.is_identity and not aligned.alignment.is_identity
+    overlap = lambda job: float((job.source_head * job.target_head).sum() / job.target_head.sum())  # noqa: E731
+    assert overlap(aligned) > overlap(plain)

@@ -1,0 +1,55 @@
+"""A tiny shot for the review panel's tests: a different studio pair on every frame (so scrubbing is
+visible), optionally one frame with an empty target matte (a bad input), and seeded random weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from changer.core.color import from_network
+from changer.core.io import write_image
+from changer.plugin.hosts.options import RenderOptions
+from changer.training.studio import make_pair
+from node_shot import TEST_RESOLUTION, save_tiny_weights
+
+SIZE = (96, 64)  # width, height
+
+
+@dataclass(frozen=True)
+class UiShot:
+    folder: Path
+    frames: tuple[int, ...]
+    weights: Path
+
+    def pattern(self, stem: str) -> str:
+        return str(self.folder / f"{stem}.####.exr")
+
+    def options(self, *sets: str, config: str | None = None) -> RenderOptions:
+        """``changer render``/``review`` options for this shot (tiny weights, network at 64 px)."""
+        return RenderOptions(
+            target=self.pattern("target"), source=self.pattern("source"), target_matte=self.pattern("tmatte"),
+            source_matte=self.pattern("smatte"), out=str(self.folder / "out" / "comp.####.exr"), config=config,
+            sets=(f"weights={self.weights}", f"network_resolution={TEST_RESOLUTION}", *sets))
+
+    def argv(self) -> list[str]:
+        return ["--target", self.pattern("target"), "--source", self.pattern("source"),
+                "--target-matte", self.pattern("tmatte"), "--source-matte", self.pattern("smatte"),
+                "--set", f"weights={self.weights}", "--set", f"network_resolution={TEST_RESOLUTION}"]
+
+
+def write_ui_shot(folder: Path, frames: int = 3, empty_matte_frame: int | None = None) -> UiShot:
+    """Frames 1..``frames``, frame ``f`` made from studio pair seed ``10 + f``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame in range(1, frames + 1):
+        source, target = make_pair(10 + frame, SIZE)
+        plates = from_network(torch.stack([target.plate, source.plate]))
+        matte = target.mask("head", soft=True)
+        if frame == empty_matte_frame:
+            matte = torch.zeros_like(matte)
+        write_image(folder / f"target.{frame:04d}.exr", plates[0])
+        write_image(folder / f"source.{frame:04d}.exr", plates[1])
+        write_image(folder / f"tmatte.{frame:04d}.exr", matte)
+        write_image(folder / f"smatte.{frame:04d}.exr", source.mask("head", soft=True))
+    return UiShot(folder, tuple(range(1, frames + 1)), save_tiny_weights(folder))
