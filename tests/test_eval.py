@@ -135,10 +135,11 @@ def test_lpips_loads_the_lpips_layout(tmp_path) -> None:
     from safetensors.torch import save_file
 
     from changer.core.errors import WeightsError
-    from changer.training.lpips import LPIPS, SLICE_ENDS, _features
+    from changer.training.lpips import LPIPS, SLICE_ENDS, VGG16_LAYOUT
+    from changer.training.vgg import vgg_features
 
     torch.manual_seed(0)
-    layers = _features()
+    layers = vgg_features(VGG16_LAYOUT)
     tensors = {}
     bounds = (0, *SLICE_ENDS)
     for k, (a, b) in enumerate(zip(bounds, bounds[1:])):

@@ -321,6 +321,7 @@ def test_readme_lists_every_param_with_its_default_and_range() -> None:
             default = "on" if s.default else "off"
         else:
             default = s.default
-        assert f"| `{s.name}` | {default} |" in readme, s.name
+        row_start = f"| `{s.name}` | {default} |"
+        assert row_start in readme, s.name
         if s.kind == "float":
-            assert f"| {s.minimum:g} – {s.maximum:g} |" in readme.split(f"| `{s.name}` |")[1].split("\n")[0], s.name
+            assert readme.split(row_start)[1].startswith(f" {s.minimum:g} – {s.maximum:g} |"), s.name

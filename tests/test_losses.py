@@ -94,10 +94,11 @@ def test_vgg19_refuses_pickles(tmp_path) -> None:
 def test_vgg19_loads_torchvision_names(tmp_path) -> None:
     from safetensors.torch import save_file
 
-    from changer.training.perceptual import _vgg19_features
+    from changer.training.perceptual import VGG19_LAYOUT
+    from changer.training.vgg import vgg_features
 
     torch.manual_seed(0)
-    features = _vgg19_features()
+    features = torch.nn.Sequential(*vgg_features(VGG19_LAYOUT))
     save_file({f"features.{k}": v for k, v in features.state_dict().items()}, str(tmp_path / "vgg19.safetensors"))
     loss = VGG19Loss(tmp_path / "vgg19.safetensors")
     x = torch.rand(1, 3, 32, 32)

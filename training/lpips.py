@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
 from changer.core.errors import WeightsError
+
+from .vgg import load_safetensors, vgg_features
 
 #: vgg16 ``features``: conv widths and "M" pooling; slices end after relu1_2, relu2_2, relu3_3, relu4_3, relu5_3.
 VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
@@ -23,31 +23,14 @@ SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 
 
-def _features() -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    width = 3
-    for item in VGG16_LAYOUT:
-        if item == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(width, int(item), 3, padding=1), nn.ReLU()]
-            width = int(item)
-    return layers
-
-
 class LPIPS(nn.Module):
     """Per-image LPIPS distance of (N,3,H,W) images in [0,1]."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         path = Path(path)
-        if path.suffix != ".safetensors":
-            raise WeightsError(f"{path}: LPIPS weights must be a .safetensors file (other formats would be unpickled)")
-        try:
-            tensors = load_file(str(path))
-        except (SafetensorError, OSError) as exc:
-            raise WeightsError(f"{path}: cannot read LPIPS weights: {exc}") from None
-        layers = _features()
+        tensors = load_safetensors(path, "LPIPS")
+        layers = vgg_features(VGG16_LAYOUT)
         bounds = (0, *SLICE_ENDS)
         self.slices = nn.ModuleList(nn.Sequential(*layers[a:b]) for a, b in zip(bounds, bounds[1:]))
         widths = (64, 128, 256, 512, 512)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
 from changer.core.errors import WeightsError
+
+from .vgg import load_safetensors, vgg_features
 
 log = logging.getLogger(__name__)
 
@@ -31,31 +31,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _vgg19_features() -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = 3
-    for item in VGG19_LAYOUT:
-        if item == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(width, int(item), 3, padding=1), nn.ReLU(inplace=False)]
-            width = int(item)
-    return nn.Sequential(*layers)
-
-
 class VGG19Loss(nn.Module):
     """``Σ_i ‖Φ_i(Y) − Φ_i(I_T)‖₁`` (mean per layer) over relu1_1 … relu5_1 of a frozen VGG19."""
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         path = Path(path)
-        if path.suffix != ".safetensors":
-            raise WeightsError(f"{path}: VGG19 weights must be a .safetensors file (other formats would be unpickled)")
-        try:
-            tensors = load_file(str(path))
-        except (SafetensorError, OSError) as exc:
-            raise WeightsError(f"{path}: cannot read VGG19 weights: {exc}") from None
-        features = _vgg19_features()
+        tensors = load_safetensors(path, "VGG19")
+        features = nn.Sequential(*vgg_features(VGG19_LAYOUT))
         state = {k.removeprefix("features."): v for k, v in tensors.items() if k.startswith("features.")}
         try:
             features.load_state_dict(state, strict=True)
