@@ -135,7 +135,8 @@ class HeadBlendEffect:
         return ClipPreferences(state, colour_managed=tuple((c.name, not c.is_mask) for c in self.clips.clips))
 
     # -- identity and rendering -------------------------------------------------------------------
-    def _inputs(self, source: ClipSource, time: float, render_scale: float) -> FrameInputs:
+    def frame_inputs(self, source: ClipSource, time: float, render_scale: float = 1.0) -> FrameInputs:
+        """The engine's inputs for one frame: colour clips cut to RGB, mattes to their last channel."""
         def fetch(role: str, channels: slice | None = None) -> torch.Tensor | None:
             name = self._name(role)
             if not source.connected(name):
@@ -163,7 +164,7 @@ class HeadBlendEffect:
             return Identity(target, time, f"not connected: {', '.join(missing)}")
         if self.params["on_empty_matte"] != "passthrough":
             return None
-        frame = self._inputs(source, time, _scale(render_scale))
+        frame = self.frame_inputs(source, time, _scale(render_scale))
         empty = empty_mattes(frame, self.params.frame_settings(_scale(render_scale)))
         return Identity(target, time, f"empty: {', '.join(empty)}") if empty else None
 
@@ -181,7 +182,7 @@ class HeadBlendEffect:
         if self._unconnected(source):
             result = passthrough_result(source.fetch(self._name("target"), time, scale)[:3])
         else:
-            frame = self._inputs(source, time, scale)
+            frame = self.frame_inputs(source, time, scale)
             loaded = self._loaded or self.models.get(self.params["weights"], self.params["device"])
             settings = self.params.frame_settings(scale)
             with loaded.lock:

@@ -21,12 +21,12 @@ from pathlib import Path
 import torch
 
 from changer.core.errors import ChangerError, SequenceError
-from changer.core.io import SequencePattern, parse_frames
 from changer.core.masks import Box
 from changer.core.model import ChangerOutput
 from changer.core.pipeline import FrameInputs, FrameResult, NetworkJob, composite, infer, prepare
 from changer.core.pipeline.crop import resize
-from changer.plugin.hosts.batch import resolve_render_params
+from changer.plugin.effect import HeadBlendEffect
+from changer.plugin.hosts.batch import resolve_render_params, shot_frames
 from changer.plugin.hosts.clips import ClipFiles, SequenceClipSource, resolve_clips
 from changer.plugin.hosts.options import RenderOptions
 from changer.plugin.models import MODELS, LoadedModel
@@ -111,19 +111,6 @@ def _downscale(frame: FrameInputs, scale: float) -> FrameInputs:
                        mattes(frame.source_matte), small(frame.background), small(frame.clean_screen))
 
 
-def shot_frames(options: RenderOptions) -> list[int]:
-    """The frames of a shot: ``--frames``, else the Target's frames on disk (as ``changer render``)."""
-    if options.frames is not None:
-        return parse_frames(options.frames)
-    target = SequencePattern.parse(options.target, allow_still=True)
-    if target.is_still:
-        return [1]
-    found = target.frames_on_disk()
-    if not found:
-        raise SequenceError(f"clip Target: no frames of {options.target!r} on disk; pass --frames")
-    return found
-
-
 class ReviewSession:
     """A shot under review: its clips and frames, the current params, and the render caches."""
 
@@ -174,16 +161,7 @@ class ReviewSession:
         return pixels
 
     def _read(self, frame: int) -> FrameInputs:
-        source = SequenceClipSource(self.clips)
-
-        def fetch(role: str, channels: slice) -> torch.Tensor | None:
-            clip = self.clips.get(role)
-            return None if clip is None else source.fetch(clip.name, frame)[channels]
-
-        rgb, last = slice(0, 3), slice(-1, None)
-        return FrameInputs(fetch("target", rgb), fetch("source", rgb), fetch("target_matte", last),
-                           fetch("source_matte", last), fetch("background", slice(None)),
-                           fetch("clean_screen", rgb))
+        return HeadBlendEffect().frame_inputs(SequenceClipSource(self.clips), frame)
 
     # -- rendering ---------------------------------------------------------------------------------
     def query_patch(self, loaded: LoadedModel, request: RenderRequest) -> int:

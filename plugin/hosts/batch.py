@@ -123,7 +123,7 @@ def resolve_render_params(options: RenderOptions) -> ParamValues:
     return resolve_params(values)
 
 
-def _frames(options: RenderOptions) -> list[int]:
+def shot_frames(options: RenderOptions) -> list[int]:
     """``--frames``, else the Target's first to last frame on disk (so a gap is a missing frame)."""
     if options.frames is not None:
         return parse_frames(options.frames)
@@ -211,7 +211,7 @@ def plan_render(options: RenderOptions) -> RenderPlan:
         raise ParamError(f"--pixel-type {options.pixel_type!r}: expected one of {', '.join(EXR_PIXEL_TYPES)}")
     params = resolve_render_params(options)
     params.color_config()
-    frames = _frames(options)
+    frames = shot_frames(options)
     patterns = {role: getattr(options, role) for role in
                 ("target", "source", "target_matte", "source_matte", "background", "clean_screen")}
     channels = {"target_matte": options.target_matte_channel, "source_matte": options.source_matte_channel}
