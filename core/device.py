@@ -6,8 +6,11 @@ present, so a machine without a GPU never imports it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import threading
+from collections.abc import Iterator
 
 import torch
 
@@ -16,6 +19,7 @@ from .errors import ParamError
 log = logging.getLogger(__name__)
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+_THREADS_LOCK = threading.RLock()
 
 
 def pick_device(preference: str = "auto") -> torch.device:
@@ -45,3 +49,24 @@ def cupy_status() -> tuple[bool, str]:
     except Exception as exc:  # CuPy raises its own CUDA runtime errors
         return False, f"cupy {cupy.__version__} cannot reach CUDA: {exc}"
     return count > 0, f"cupy {cupy.__version__}, {count} device(s)"
+
+
+@contextlib.contextmanager
+def one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Run torch CPU ops on one thread inside the block, so their results do not depend on the thread count.
+
+    oneDNN/MKL and torch's parallel reductions split work by thread, so a frame's key and network
+    output differed in the last bits between ``--workers 1`` and ``2`` (and between hosts with other
+    core counts). One thread is bit-stable everywhere on one CPU instruction set; hosts that need
+    throughput render frames in parallel processes instead. No effect for CUDA devices.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)

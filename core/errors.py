@@ -7,6 +7,17 @@ what was expected.
 
 from __future__ import annotations
 
+#: Longest piece of a user's value quoted in a message (a 5 MB TOML string must not make a 5 MB line).
+SHOWN_CHARS = 80
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, saying how long the whole was."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 20]}...' ({len(text)} characters)"
+
 
 class ChangerError(Exception):
     """Root of all user-facing CHANGER errors."""

@@ -116,9 +116,14 @@ def grow_shrink(matte: torch.Tensor, pixels: float) -> torch.Tensor:
     return out if sign > 0 else -out
 
 
+def blur_radius(sigma: float) -> int:
+    """How many pixels a blur of ``sigma`` reaches on each side (its taps go out to 3 sigma)."""
+    return max(1, int(math.ceil(3.0 * sigma)))
+
+
 def gaussian_kernel1d(sigma: float, like: torch.Tensor) -> torch.Tensor:
     """Normalised 1D Gaussian taps out to 3 sigma, on ``like``'s device and dtype."""
-    radius = max(1, int(math.ceil(3.0 * sigma)))
+    radius = blur_radius(sigma)
     x = torch.arange(-radius, radius + 1, device=like.device, dtype=torch.float64)
     taps = torch.exp(-0.5 * (x / sigma) ** 2)
     return (taps / taps.sum()).to(like.dtype)
@@ -161,10 +166,25 @@ def push_pull(image: torch.Tensor, weight: torch.Tensor, fallback: torch.Tensor,
     Where the whole image has no weight, ``fallback`` ((N,C,1,1), or an image that is averaged down)
     is used.
     Used for clean plates and local matte levels: the result follows the samples where they are
-    dense and interpolates smoothly across the gaps between them.
+    dense and interpolates smoothly across the gaps between them. The three steps are public so that
+    a caller can pull and push band by band (:func:`pyramid_cells` of rows that start on a cell
+    boundary are the rows of the frame's cells; :func:`upsample_rows` of any rows are those rows).
     """
+    coarse = pyramid_fill(*pyramid_cells(image, weight, level), fallback)
+    rows = torch.arange(image.shape[-2], device=image.device)
+    return upsample_rows(coarse, tuple(image.shape[-2:]), rows)
+
+
+def pyramid_cells(image: torch.Tensor, weight: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pyramid's finest level: ``image * weight`` and ``weight`` averaged over cells of 2**level
+    pixels (a partial cell at the bottom or right edge averages what it holds)."""
     cell = 2 ** level
-    levels = [(F.avg_pool2d(image * weight, cell, ceil_mode=True), F.avg_pool2d(weight, cell, ceil_mode=True))]
+    return (F.avg_pool2d(image * weight, cell, ceil_mode=True), F.avg_pool2d(weight, cell, ceil_mode=True))
+
+
+def pyramid_fill(vw: torch.Tensor, w: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """The push-pull estimate at the resolution of its finest cells ``(vw, w)`` (see :func:`push_pull`)."""
+    levels = [(vw, w)]
     while min(levels[-1][1].shape[-2:]) > 1:
         vw, w = levels[-1]
         levels.append((F.avg_pool2d(vw, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
@@ -177,7 +197,38 @@ def push_pull(image: torch.Tensor, weight: torch.Tensor, fallback: torch.Tensor,
         up = F.interpolate(est, size=vw.shape[-2:], mode="bilinear", align_corners=False)
         own = (w * 2.0).clamp(max=1.0)  # a cell at least half covered speaks for itself
         est = torch.lerp(up, vw / w.clamp_min(1e-12), own)
-    return F.interpolate(est, size=image.shape[-2:], mode="bilinear", align_corners=False)
+    return est
+
+
+def _bilinear_taps(out_size: int, in_size: int, index: torch.Tensor,
+                   dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Source indices and weights of output ``index`` for a bilinear resize (half-pixel centres, as
+    ``F.interpolate(align_corners=False)``), from the index alone: the same for every band."""
+    src = ((index.to(torch.float64) + 0.5) * (in_size / out_size) - 0.5).clamp_min(0.0)
+    i0 = src.floor().long().clamp_max(in_size - 1)
+    i1 = (i0 + 1).clamp_max(in_size - 1)
+    w1 = (src - i0).clamp_max(1.0).to(dtype)
+    return i0, i1, 1.0 - w1, w1
+
+
+def upsample_rows(coarse: torch.Tensor, size: tuple[int, int], rows: torch.Tensor,
+                  cols: torch.Tensor | None = None) -> torch.Tensor:
+    """(N,C,len(rows),len(cols)): the given rows and columns (1D index tensors; columns default to
+    all) of ``coarse`` (N,C,h,w) resized bilinearly to ``size`` (H,W), reading only the coarse rows
+    they need.
+
+    Each output pixel is a fixed sum of products of its own taps, so rows computed in bands equal
+    the rows of the whole resize bit for bit.
+    """
+    height, width = size
+    h, w = coarse.shape[-2:]
+    cols = torch.arange(width, device=coarse.device) if cols is None else cols
+    r0, r1, a0, a1 = _bilinear_taps(height, h, rows, coarse.dtype)
+    c0, c1, b0, b1 = _bilinear_taps(width, w, cols, coarse.dtype)
+    lo, hi = int(r0.min()), int(r1.max()) + 1
+    part = coarse[..., lo:hi, :]
+    wide = part[..., c0] * b0 + part[..., c1] * b1
+    return wide[..., r0 - lo, :] * a0[:, None] + wide[..., r1 - lo, :] * a1[:, None]
 
 
 def fill_holes(matte: torch.Tensor, max_area: int, level: float = 0.5) -> torch.Tensor:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from changer.core.color import ColorConfig, get_config
-from changer.core.errors import ParamError
+from changer.core.errors import ParamError, shown
 from changer.core.keying import KeyerParams, param_specs
 from changer.core.pipeline import FrameSettings, MatteSettings
 
@@ -82,15 +82,15 @@ class Param:
             return self._number(value)
         if kind == "bool":
             if not isinstance(value, bool):
-                raise ParamError(f"{self.name}={value!r}: expected true or false")
+                raise ParamError(f"{self.name}={shown(value)}: expected true or false")
             return value
         if kind == "choice":
             if value not in self.choices:
-                raise ParamError(f"{self.name}={value!r}: expected one of {', '.join(self.choices)}")
+                raise ParamError(f"{self.name}={shown(value)}: expected one of {', '.join(self.choices)}")
             return value
         if kind in ("string", "path"):
             if not isinstance(value, str):
-                raise ParamError(f"{self.name}={value!r}: expected a string")
+                raise ParamError(f"{self.name}={shown(value)}: expected a string")
             return value
         return self._rgb(value)
 
@@ -104,7 +104,7 @@ class Param:
         elif self.type == "bool":
             lowered = text.lower()
             if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                raise ParamError(f"{self.name}={text!r}: expected true or false")
+                raise ParamError(f"{self.name}={shown(text)}: expected true or false")
             value = lowered in ("true", "1", "yes", "on")
         elif self.type == "rgb":
             value = None if text.lower() in ("", "auto", "none") else [
@@ -115,10 +115,10 @@ class Param:
 
     def _number(self, value: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ParamError(f"{self.name}={value!r}: expected a finite number in {self.range_text()}")
+            raise ParamError(f"{self.name}={shown(value)}: expected a finite number in {self.range_text()}")
         if self.type == "int":
             if value != int(value):
-                raise ParamError(f"{self.name}={value!r}: expected a whole number in {self.range_text()}")
+                raise ParamError(f"{self.name}={shown(value)}: expected a whole number in {self.range_text()}")
             value = int(value)
         else:
             value = float(value)
@@ -137,7 +137,7 @@ class Param:
         except TypeError:
             ok = False
         if not ok:
-            raise ParamError(f"{self.name}={value!r}: expected three finite numbers R,G,B"
+            raise ParamError(f"{self.name}={shown(value)}: expected three finite numbers R,G,B"
                              + (" or 'auto'" if self.default is None else ""))
         low = -math.inf if self.minimum is None else self.minimum
         high = math.inf if self.maximum is None else self.maximum
@@ -155,7 +155,7 @@ def _to_number(name: str, text: str, kind: type) -> Any:
     try:
         return kind(text) if kind is float else int(text, 10)
     except ValueError:
-        raise ParamError(f"{name}={text!r}: expected a {'number' if kind is float else 'whole number'}") from None
+        raise ParamError(f"{name}={shown(text)}: expected a {'number' if kind is float else 'whole number'}") from None
 
 
 def _keyer_params() -> list[Param]:
@@ -260,7 +260,7 @@ def get_param(name: str) -> Param:
 def unknown_param_error(name: str) -> ParamError:
     close = difflib.get_close_matches(str(name), list(_BY_NAME), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; valid names: {', '.join(_BY_NAME)}"
-    return ParamError(f"unknown param {name!r}{hint}")
+    return ParamError(f"unknown param {shown(name)}{hint}")
 
 
 def defaults() -> dict[str, Any]:
@@ -369,7 +369,7 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise ParamError(f"--set {item!r}: expected name=value, e.g. --set tau=0.4")
+            raise ParamError(f"--set {shown(item)}: expected name=value, e.g. --set tau=0.4")
         values[name.strip()] = get_param(name.strip()).parse(text)
     return values
 

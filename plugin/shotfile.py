@@ -16,7 +16,7 @@ from typing import Any
 
 import tomli_w
 
-from changer.core.errors import ParamError
+from changer.core.errors import ParamError, shown
 from changer.core.io import atomic_path
 
 from .params import ParamValues, get_param
@@ -43,7 +43,7 @@ def read_shot(path: str | os.PathLike[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in data.items():
         if isinstance(value, dict):
-            raise ParamError(f"shot file {path}: [{name}] tables are not used; write params as top-level keys")
+            raise ParamError(f"shot file {path}: [{shown(name)}] tables are not used; write params as top-level keys")
         try:
             values[name] = get_param(name).validate(value)
         except ParamError as exc:

@@ -4,6 +4,7 @@ frame already on disk left byte for byte as it was (a table of cases through the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from changer.core.io import write_image
+from changer.core.io import host_tag, write_image
 from changer.plugin.cli import EXIT_USER_ERROR, main
 from node_shot import Shot, write_shot
 
@@ -33,11 +34,15 @@ def good_frames(shot: Shot, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _setup(shot: Shot, good: Path, tmp_path: Path) -> tuple[Shot, Path, dict[str, bytes]]:
+def _setup(shot: Shot, good: Path, tmp_path: Path) -> tuple[Shot, Path]:
     case_shot = Shot(shutil.copytree(shot.folder, tmp_path / "shot", ignore=shutil.ignore_patterns("tiny.*")),
                      shot.frames, shot.weights)
-    out = shutil.copytree(good, tmp_path / "out")
-    return case_shot, out, {p.name: p.read_bytes() for p in out.iterdir()}
+    return case_shot, shutil.copytree(good, tmp_path / "out")
+
+
+def _on_disk(folder: Path) -> dict[str, bytes]:
+    """Every file in ``folder`` (hidden ones included) and its bytes."""
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
 
 
 def _plate(shot: Shot, stem: str, frame: int) -> torch.Tensor:
@@ -86,6 +91,33 @@ def _toml(tmp: Path, text: str) -> str:
 def _drop(argv: list[str], flag: str) -> list[str]:
     i = argv.index(flag)
     return argv[:i] + argv[i + 2:]
+
+
+def _foreign_frame(out: Path, frame: int) -> None:
+    """A valid RGBA EXR at the shot's size, written by 'another program' (no CHANGER params hash)."""
+    write_image(out / f"comp.{frame:04d}.exr", torch.rand(4, 64, 64), channel_names=["R", "G", "B", "A"])
+
+
+def _shrink_plates(shot: Shot) -> None:
+    """A proxy shot: every plate and matte at half size."""
+    for stem in ("target", "source", "tmatte", "smatte"):
+        for frame in range(1, shot.frames + 1):
+            image = _plate(shot, stem, frame)
+            write_image(shot.path(stem, frame), torch.nn.functional.avg_pool2d(image[None], 2)[0])
+
+
+def _lock(out: Path, frame: int, host: str, pid: int) -> None:
+    (out / f".comp.{frame:04d}.exr.lock").write_text(json.dumps(
+        {"host": host, "pid": pid, "started": "2026-11-30T09:00:00+00:00", "token": "feedc0de"}))
+
+
+def _card_edit(**config: object) -> Callable[[Path], None]:
+    def edit(weights: Path) -> None:
+        card = weights.with_suffix(".json")
+        data = json.loads(card.read_text())
+        data["config"].update(config)
+        card.write_text(json.dumps(data))
+    return edit
 
 
 Case = Callable[[Shot, Path, Path], list[str]]
@@ -151,6 +183,40 @@ CASES: list[tuple[str, Case, list[str]]] = [
      ["clip_black=0.8", "clip_white=0.2"]),
     ("network_resolution_not_multiple", lambda s, o, t: s.argv(o / OUT, "--set", "network_resolution=100"),
      ["network_resolution=100", "multiple of 16"]),
+    # Nothing on disk is replaced unless this render wrote it (issue 11: data loss 1, 3, 5).
+    ("aovs_over_comp_frames", lambda s, o, t: s.argv(o / OUT, "--set", "output=aovs"),
+     ["frames 1-2", "did not write", "--overwrite"]),
+    ("proxy_plates_over_full_size_frames", lambda s, o, t: (_shrink_plates(s), s.argv(o / OUT))[1],
+     ["frames 1-2", "another size", "comp.0001.exr", "--overwrite"]),
+    ("frame_written_by_another_program", lambda s, o, t: (_foreign_frame(o, 3), s.argv(o / OUT))[1],
+     ["frames 3", "by another program", "comp.0003.exr"]),
+    ("frame_with_unreadable_header", lambda s, o, t: ((o / "comp.0003.exr").write_bytes(b"not an exr"), s.argv(o / OUT))[1],
+     ["frames 3", "header unreadable", "--overwrite"]),
+    ("other_pixel_type_than_earlier_frames", lambda s, o, t: s.argv(o / OUT, "--pixel-type", "float"),
+     ["frames 1-2", "other params"]),
+    ("weights_card_config_changed", lambda s, o, t: s.argv(o / OUT, "--set", "weights=" + _weights_copy(
+        s, t, _card_edit(norm_groups=4))), ["frames 1-2", "other params"]),
+    ("frame_locked_by_a_render_on_another_host", lambda s, o, t: (_lock(o, 3, "farm07", 4242), s.argv(o / OUT))[1],
+     ["comp.0003.exr", "locked by another render", "pid 4242 on host farm07", ".comp.0003.exr.lock"]),
+    ("frame_locked_by_a_live_render_here", lambda s, o, t: (_lock(o, 3, host_tag(), os.getppid()), s.argv(o / OUT))[1],
+     ["comp.0003.exr", "locked by another render", f"pid {os.getppid()}"]),
+    # Hangs and tracebacks turned into one line (issue 11).
+    ("weights_card_fractional_depth", lambda s, o, t: s.argv(o / OUT, "--set", "weights=" + _weights_copy(
+        s, t, _card_edit(fpat_depth=2.5))), ["copy.json", "fpat_depth", "2.5"]),
+    ("weights_card_million_wide_layers", lambda s, o, t: s.argv(o / OUT, "--set", "weights=" + _weights_copy(
+        s, t, _card_edit(fpat_dim=1_000_000))), ["copy.json", "fpat_dim", "1000000"]),
+    ("two_billion_frames", lambda s, o, t: s.argv(o / OUT, "--frames", "1-2000000000"), ["1-2000000000", "up to 999999999"]),
+    ("hundred_million_frames", lambda s, o, t: s.argv(o / OUT, "--frames", "1-100000000"),
+     ["1-100000000", "more than 100000 frames"]),
+    ("five_thousand_digit_frame", lambda s, o, t: s.argv(o / OUT, "--frames", "7" * 5000),
+     ["invalid frame range", "(5002 characters)", "up to 999999999"]),
+    ("missing_out", lambda s, o, t: _drop(s.argv(o / OUT), "--out"), ["missing required option(s): --out"]),
+    ("output_name_too_long_for_its_temp_name", lambda s, o, t: s.argv(o / ("c" * 200 + ".####.exr")),
+     ["--out", "bytes long", "expected at most", "255"]),
+    ("five_megabyte_toml_value", lambda s, o, t: s.argv(o / OUT, "--config", _toml(t, f'tau = "{"x" * 5_000_000}"\n')),
+     ["shot.toml", "tau='xxxx", "(5000002 characters)", "expected a finite number"]),
+    ("five_megabyte_set_value", lambda s, o, t: s.argv(o / OUT, "--set", "working_space=" + "y" * 5_000_000),
+     ["unknown colourspace", "(5000002 characters)"]),
 ]
 
 
@@ -159,20 +225,32 @@ def test_bad_input_is_one_clear_line_and_loses_nothing(
     shot: Shot, good_frames: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     make_argv: Case, expected: list[str],
 ) -> None:
-    case_shot, out, before = _setup(shot, good_frames, tmp_path)
+    case_shot, out = _setup(shot, good_frames, tmp_path)
+    argv = make_argv(case_shot, out, tmp_path)
+    before = _on_disk(out)
     capsys.readouterr()
-    assert main(make_argv(case_shot, out, tmp_path)) == EXIT_USER_ERROR
+    assert main(argv) == EXIT_USER_ERROR
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("changer render: error: ")
     for text in expected:
         assert text in err, f"{text!r} not in {err!r}"
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "earlier output changed"
+    assert _on_disk(out) == before, "earlier output changed"
 
 
 def test_table_has_at_least_twenty_cases() -> None:
     assert len(CASES) >= 20
+
+
+def test_no_error_line_is_longer_than_a_screenful(shot: Shot, good_frames: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("five_megabyte_toml_value", "five_megabyte_set_value", "five_thousand_digit_frame"):
+        make_argv = next(f for i, f, _ in CASES if i == name)
+        case_shot, out = _setup(shot, good_frames, tmp_path / name)
+        capsys.readouterr()
+        assert main(make_argv(case_shot, out, tmp_path / name)) == EXIT_USER_ERROR
+        assert len(capsys.readouterr().err) < 1000, name
 
 
 def test_a_failing_frame_keeps_the_frames_rendered_before_it(shot: Shot, tmp_path: Path,
@@ -196,8 +274,10 @@ def test_bad_input_as_a_real_subprocess(shot: Shot, good_frames: Path, tmp_path:
     exe = shutil.which("changer", path=str(Path(sys.executable).parent))
     assert exe
     make_argv = next(f for i, f, _ in CASES if i == case)
-    case_shot, out, before = _setup(shot, good_frames, tmp_path)
-    proc = subprocess.run([exe, *make_argv(case_shot, out, tmp_path)], capture_output=True, text=True, timeout=300)
+    case_shot, out = _setup(shot, good_frames, tmp_path)
+    argv = make_argv(case_shot, out, tmp_path)
+    before = _on_disk(out)
+    proc = subprocess.run([exe, *argv], capture_output=True, text=True, timeout=300)
     assert proc.returncode == EXIT_USER_ERROR
     assert expected in proc.stderr and "Traceback" not in proc.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _on_disk(out) == before

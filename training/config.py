@@ -8,6 +8,7 @@ See ``training/configs/*.toml`` for the shipped ones and ``training/README.md`` 
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,12 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:
     import tomli as tomllib
+
+
+MAX_RUN_NAME = 100
+#: ``name`` becomes the default run folder ``runs/<name>``: one plain path component, so no name
+#: (``../..``, ``/etc``, ``.git``) can place checkpoints outside ``runs/`` or hide them.
+RUN_NAME = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9_.-]{{0,{MAX_RUN_NAME - 1}}}")
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,11 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Build and check a :class:`TrainConfig` from parsed TOML (or :meth:`TrainConfig.to_dict`)."""
     cfg = _build(TrainConfig, data, "config")
+    if not RUN_NAME.fullmatch(cfg.name):
+        raise ParamError(
+            f"config.name {cfg.name[:MAX_RUN_NAME + 20]!r}: expected one folder name for runs/<name>: letters, digits, "
+            f"'-', '_' and '.', not starting with '.', at most {MAX_RUN_NAME} characters"
+        )
     if cfg.model.config not in CONFIGS:
         raise ParamError(f"config.model.config: expected one of {sorted(CONFIGS)}, got {cfg.model.config!r}")
     if cfg.data.source not in ("studio", "folder"):

@@ -20,7 +20,7 @@ from typing import Union
 
 import PyOpenColorIO as ocio
 
-from changer.core.errors import ColorError
+from changer.core.errors import SHOWN_CHARS, ColorError, shown
 
 #: The default config, by its full versioned URI (``ocio://default`` changes between releases).
 DEFAULT_CONFIG = "ocio://cg-config-v2.2.0_aces-v1.3_ocio-v2.4"
@@ -160,16 +160,17 @@ def _unknown(what: str, name: str, candidates: dict[str, str], where: str) -> Co
     """ColorError naming ``name`` and the closest valid names (alias -> canonical shown)."""
     key = name.strip().lower()
     contains = [c for c in dict.fromkeys(candidates.values()) if key and key in c.lower()]
-    hits = list(dict.fromkeys(contains[:3] + close_matches(name, candidates)))[:6]
+    near = close_matches(name, candidates) if len(name) <= SHOWN_CHARS else []
+    hits = list(dict.fromkeys(contains[:3] + near))[:6]
     if hits:
-        shown = [repr(h) if candidates[h] == h else f"{h!r} (= {candidates[h]!r})" for h in hits]
-        hint = "closest: " + ", ".join(shown)
+        names = [repr(h) if candidates[h] == h else f"{h!r} (= {candidates[h]!r})" for h in hits]
+        hint = "closest: " + ", ".join(names)
     else:
         canon = list(dict.fromkeys(candidates.values()))
         hint = "valid: " + ", ".join(repr(c) for c in canon[:40])
         if len(canon) > 40:
             hint += f", ... ({len(canon)} in all)"
-    return ColorError(f"unknown {what} {name!r} in OCIO config {where}; {hint}")
+    return ColorError(f"unknown {what} {shown(name)} in OCIO config {where}; {hint}")
 
 
 def resolve_colorspace(cfg: ocio.Config, name: str, where: str = "") -> str:

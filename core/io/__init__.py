@@ -4,7 +4,7 @@ Every write is atomic (see :mod:`.atomic`); every read or sequence problem raise
 :class:`~changer.core.errors.ChangerError` subclass naming the path, frame or text at fault.
 """
 
-from .atomic import atomic_path
+from .atomic import atomic_path, check_name_fits, host_tag, remove_stale_temp_files
 from .image import (
     EXR_COMPRESSIONS,
     EXR_PIXEL_TYPES,
@@ -33,13 +33,16 @@ __all__ = [
     "SequencePattern",
     "Window",
     "atomic_path",
+    "check_name_fits",
     "check_sequence",
     "chunk_frames",
     "format_frames",
+    "host_tag",
     "missing_frames",
     "parse_frames",
     "read_image",
     "read_layers",
     "read_meta",
+    "remove_stale_temp_files",
     "write_image",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ParamError, SequenceError
+from ..errors import ParamError, SequenceError, shown
 from .image import read_meta
 from .meta import ImageMeta
 
@@ -27,9 +27,13 @@ log = logging.getLogger(__name__)
 
 PATTERN_FORMS = "name.####.exr, name.@@@@.exr or name.%04d.exr (one frame token in the file name)"
 RANGE_FORMS = "1001, 1001-1100, 1001-1100x2 or a comma list like 1001,1005,1010-1012"
+#: Highest frame number accepted (9 digits), and most frames one range may name: a typo such as
+#: 1-2000000000 is refused at once instead of listing two billion frames.
+MAX_FRAME = 999_999_999
+MAX_FRAMES = 100_000
 
 _TOKEN = re.compile(r"#+|@+|%\d*d")
-_RANGE_ITEM = re.compile(r"(\d+)(?:\s*-\s*(\d+)(?:\s*x\s*(\d+))?)?")
+_RANGE_ITEM = re.compile(r"(\d{1,9})(?:\s*-\s*(\d{1,9})(?:\s*x\s*(\d{1,9}))?)?")
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,13 @@ class SequencePattern:
             return cls(text, path.parent, name, None, "")
         if len(tokens) != 1:
             found = "no frame token" if not tokens else f"{len(tokens)} frame tokens"
-            raise SequenceError(f"unknown sequence pattern {text!r}: {found}; expected {PATTERN_FORMS}")
+            raise SequenceError(f"unknown sequence pattern {shown(text, 300)}: {found}; expected {PATTERN_FORMS}")
         token = tokens[0].group()
         if token.startswith("%"):
             digits = token[1:-1]
             if digits and not (digits.startswith("0") and int(digits) > 0):
                 raise SequenceError(
-                    f"unknown sequence pattern {text!r}: {token} is not zero padded; expected {PATTERN_FORMS}"
+                    f"unknown sequence pattern {shown(text, 300)}: {token} is not zero padded; expected {PATTERN_FORMS}"
                 )
             padding = int(digits) if digits else 1
         else:
@@ -104,18 +108,25 @@ class SequencePattern:
 
 
 def _range_error(text: str, reason: str) -> SequenceError:
-    return SequenceError(f"invalid frame range {text!r}: {reason}; expected {RANGE_FORMS}")
+    return SequenceError(f"invalid frame range {shown(text)}: {reason}; expected {RANGE_FORMS}")
 
 
 def parse_frames(text: str) -> list[int]:
-    """Frame-range string -> sorted unique frames. Raises SequenceError naming the text."""
+    """Frame-range string -> sorted unique frames. Raises SequenceError naming the text.
+
+    Frame numbers go up to :data:`MAX_FRAME` and a range names at most :data:`MAX_FRAMES` frames;
+    both are checked before any list is built.
+    """
     if not text.strip():
         raise _range_error(text, "empty")
     frames: set[int] = set()
+    count = 0
     for item in (part.strip() for part in text.split(",")):
         match = _RANGE_ITEM.fullmatch(item)
         if match is None:
-            raise _range_error(text, f"cannot read {item!r}")
+            too_long = re.search(r"\d{10,}", item)
+            reason = (f"frame numbers go up to {MAX_FRAME}" if too_long else f"cannot read {shown(item)}")
+            raise _range_error(text, reason)
         start = int(match.group(1))
         end = int(match.group(2)) if match.group(2) is not None else start
         step = int(match.group(3)) if match.group(3) is not None else 1
@@ -123,6 +134,9 @@ def parse_frames(text: str) -> list[int]:
             raise _range_error(text, f"{item!r} ends before it starts")
         if step < 1:
             raise _range_error(text, f"step must be at least 1 in {item!r}")
+        count += (end - start) // step + 1
+        if count > MAX_FRAMES:
+            raise _range_error(text, f"more than {MAX_FRAMES} frames in one range; render it in parts")
         frames.update(range(start, end + 1, step))
     return sorted(frames)
 

@@ -5,9 +5,10 @@ plate laid onto the canonical green, ``I_T^green``. Parameters, defaults and ran
 :mod:`.params`; the math is documented in :mod:`.keyer`.
 """
 
+from .clean_plate import estimate_clean_plate
 from .keyer import Backend, Keyer, KeyResult, finish, key, key_network_output, resolve_screen, screen_matte
 from .params import CANONICAL_GREEN, KeyerParams, ParamSpec, param_specs
-from .screen import estimate_clean_plate, estimate_screen_color
+from .screen import estimate_screen_color
 
 __all__ = [
     "CANONICAL_GREEN",

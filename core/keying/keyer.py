@@ -52,6 +52,9 @@ The per-pixel stages run as one fused CuPy kernel on CUDA when CuPy is usable
 (:mod:`.cuda_kernel`); auto core, grow/shrink and softness are neighbourhood operations and always
 run in torch between the two per-pixel stages (with all three off the whole key is one kernel launch).
 float16 inputs are keyed in float32 and returned as float16.
+
+Large frames are keyed in horizontal bands (:mod:`.bands`): besides its outputs the key holds only a
+band's temporaries, whatever the frame size, and the result is the whole-frame result bit for bit.
 """
 
 from __future__ import annotations
@@ -64,11 +67,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import masks
 from ..device import cupy_status
 from ..errors import ParamError
+from .bands import ROW_ALIGN, band_height, bands, compute_dtype
+from .clean_plate import estimate_clean_plate
+from .neighbourhood import neighbourhood
 from .params import CANONICAL_GREEN, KeyerParams, despill_bias_factor, key_channels
-from .screen import check_screen_color, estimate_clean_plate, estimate_screen_color
+from .screen import check_screen_color, estimate_screen_color
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +89,6 @@ MIN_SCREEN_DIFF = 1e-4
 MIN_HEADROOM = 0.05
 #: The darkness bound looks only at screen channels at least this share of the key channel.
 DARK_BOUND_SHARE = 0.5
-# The auto core decides what is subject on the matte blurred by this sigma (px).
-_CORE_DENOISE_SIGMA = 1.0
 
 
 @dataclass
@@ -97,11 +100,6 @@ class KeyResult:
     fg_premult: torch.Tensor  #: (N,3,H,W) ``alpha * fg``
     green: torch.Tensor  #: (N,3,H,W) ``I_T^green``: fg over :data:`CANONICAL_GREEN`
     screen: torch.Tensor  #: (N,3,1,1) or (N,3,H,W): the screen colour that was keyed against
-
-
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """Half-precision inputs are keyed in float32 (their 10-bit mantissa would band the matte)."""
-    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 def _check_image(x: torch.Tensor, name: str, channels: int, like: torch.Tensor | None = None) -> None:
@@ -127,15 +125,21 @@ def screen_matte(plate: torch.Tensor, screen: torch.Tensor, params: KeyerParams)
     """Stage 1: (N,1,H,W) clipped alpha, ``alpha_1`` above (colour difference and brightness bounds).
 
     With one screen colour per image, every term of ``alpha_1`` before clamping is an affine map of
-    the pixel, so the stage is a 1x1 convolution to those maps and a max over them: two passes over
-    memory. With a per-pixel screen (clean plate) it is computed term by term.
+    the pixel, so the stage is a 1x1 convolution to those maps and a max over them, run on pieces of
+    :data:`.bands.ROW_ALIGN` rows: the terms stay in cache, and the convolution's rounding (which
+    depends on the shape it is given) is the same however the frame is cut into bands. With a
+    per-pixel screen (clean plate) it is computed term by term.
     """
     if screen.shape[-2:] == (1, 1):
         weight, bias = _affine_terms(screen, params)
         n, m = bias.shape
-        terms = F.conv2d(plate.reshape(1, -1, *plate.shape[-2:]), weight.reshape(n * m, 3, 1, 1),
-                         bias.reshape(-1), groups=n)
-        return terms.view(n, m, *plate.shape[-2:]).amax(1, keepdim=True).clamp_(0.0, 1.0)
+        weight, bias = weight.reshape(n * m, 3, 1, 1), bias.reshape(-1)
+        alpha = plate.new_empty((n, 1, *plate.shape[-2:]))
+        for y in range(0, plate.shape[-2], ROW_ALIGN):
+            part = plate[..., y:y + ROW_ALIGN, :]
+            terms = F.conv2d(part.reshape(1, -1, *part.shape[-2:]), weight, bias, groups=n)
+            alpha[..., y:y + ROW_ALIGN, :] = terms.view(n, m, *part.shape[-2:]).amax(1, keepdim=True)
+        return alpha.clamp_(0.0, 1.0)
     k, a, b = key_channels(params.screen_type)
     pk, pa, pb = plate[:, k:k + 1], plate[:, a:a + 1], plate[:, b:b + 1]
     sk, sa, sb = screen[:, k:k + 1], screen[:, a:a + 1], screen[:, b:b + 1]
@@ -191,24 +195,6 @@ def _affine_terms(screen: torch.Tensor, params: KeyerParams) -> tuple[torch.Tens
     return torch.stack(rows, 1), torch.stack(biases, 1)
 
 
-def auto_core(alpha: torch.Tensor, params: KeyerParams) -> torch.Tensor:
-    """The auto core: solid wherever the subject (alpha >= core_level, on the matte blurred by 1 px
-    against noise) is deeper than core_depth.
-
-    The subject is shrunk by ``core_depth`` (thin detail goes) and grown back by two thirds of it,
-    leaving a band of a third at the edge to the key; that band is divided by the alpha level the
-    key reached inside the core nearby (a local clip white, 1 for ordinary subjects), so wardrobe
-    that keys to 0.6 all over gets edges in proportion instead of a dark rim.
-    """
-    if params.core_depth <= 0:
-        return alpha
-    calm = masks.blur(alpha, _CORE_DENOISE_SIGMA)  # one noisy pixel below the level must not cut a hole
-    inner = masks.grow_shrink((calm >= params.core_level).to(alpha.dtype), -params.core_depth)
-    core = masks.grow_shrink(inner, params.core_depth * 2.0 / 3.0)
-    level = masks.push_pull(alpha, inner, alpha.new_ones(1, 1, 1, 1)).clamp_(params.core_level, 1.0)
-    return torch.maximum(alpha.div(level).clamp_(0.0, 1.0), core)
-
-
 def finish(plate: torch.Tensor, screen: torch.Tensor, alpha: torch.Tensor, params: KeyerParams,
            core: torch.Tensor | None = None, garbage: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """Stage 2: inside/outside mattes, unpremultiply, despill, premultiply, lay over the canonical green.
@@ -239,22 +225,25 @@ def finish(plate: torch.Tensor, screen: torch.Tensor, alpha: torch.Tensor, param
 # ---------------------------------------------------------------------------------------------------
 
 
-def resolve_screen(plate: torch.Tensor, params: KeyerParams, clean_plate: torch.Tensor | None = None) -> torch.Tensor:
+def resolve_screen(plate: torch.Tensor, params: KeyerParams, clean_plate: torch.Tensor | None = None,
+                   band_rows: int | None = None) -> torch.Tensor:
     """The screen colour behind every pixel: a given clean plate, an estimated one, the given colour,
-    or the colour picked from the plate; (N,3,1,1) or (N,3,H,W), in the plate's dtype (key in float32
-    and higher: half precision would move the picked colour)."""
+    or the colour picked from the plate; (N,3,1,1) or (N,3,H,W), in the keying precision (the plate's
+    dtype; float32 for half precision, which would move the picked colour). ``band_rows``: see
+    :func:`.bands.band_height`."""
     n = plate.shape[0]
+    dtype = compute_dtype(plate.dtype)
     if clean_plate is not None:
         _check_image(clean_plate, "clean_plate", 3, like=plate)
-        return clean_plate.to(plate.dtype).expand(n, -1, -1, -1)
+        return clean_plate.to(dtype).expand(n, -1, -1, -1)
     if params.screen_color is not None:
-        screen = plate.new_tensor(params.screen_color).view(1, 3, 1, 1).expand(n, -1, -1, -1)
+        screen = plate.new_tensor(params.screen_color, dtype=dtype).view(1, 3, 1, 1).expand(n, -1, -1, -1)
         check_screen_color(screen, params.screen_type, params.screen_balance, "screen_color")
     else:
         screen = estimate_screen_color(plate, params.screen_type)
         check_screen_color(screen, params.screen_type, params.screen_balance, "the picked screen colour")
     if params.auto_clean_plate:
-        return estimate_clean_plate(plate, screen, params.screen_type)
+        return estimate_clean_plate(plate, screen, params.screen_type, band_rows)
     return screen
 
 
@@ -274,12 +263,14 @@ def _pick_backend(plate: torch.Tensor, backend: Backend) -> str:
 
 def key(plate: torch.Tensor, params: KeyerParams | None = None, *, clean_plate: torch.Tensor | None = None,
         core_matte: torch.Tensor | None = None, garbage_matte: torch.Tensor | None = None,
-        backend: Backend = "auto") -> KeyResult:
+        backend: Backend = "auto", band_rows: int | None = None) -> KeyResult:
     """Key a green- or blue-screen plate (N,3,H,W) into alpha, despilled fg and ``I_T^green``.
 
     ``clean_plate`` (N or 1,3,H,W) is the empty screen shot under the same light; ``core_matte`` and
     ``garbage_matte`` (N or 1,1,H,W) force the matte to 1 inside / 0 outside, as in Natron's PIK.
     ``backend`` "auto" uses the fused CuPy kernel for CUDA tensors when CuPy is usable, else torch.
+    ``band_rows`` is the height of the bands the frame is keyed in (None: about
+    :data:`.bands.BAND_PIXELS` pixels a band); it changes memory and speed, never the result.
     """
     params = params or KeyerParams()
     _check_image(plate, "plate", 3)
@@ -288,33 +279,52 @@ def key(plate: torch.Tensor, params: KeyerParams | None = None, *, clean_plate: 
     if garbage_matte is not None:
         _check_image(garbage_matte, "garbage_matte", 1, like=plate)
     chosen = _pick_backend(plate, backend)
-    log.debug("keying %s %s on %s with the %s backend", tuple(plate.shape), plate.dtype, plate.device, chosen)
-    out_dtype = plate.dtype
-    work = _compute_dtype(out_dtype)
-    plate_w = plate.to(work)
-    screen_w = resolve_screen(plate_w, params, clean_plate)
+    rows = band_height(plate.shape[-2], plate.shape[-1], band_rows)
+    log.debug("keying %s %s on %s with the %s backend, bands of %d rows", tuple(plate.shape), plate.dtype,
+              plate.device, chosen, rows)
+    screen = resolve_screen(plate, params, clean_plate, rows)
     if chosen == "cupy":
         from . import cuda_kernel  # noqa: PLC0415  (lazy: imports cupy)
 
-        screen = screen_w.to(out_dtype)
-        alpha, fg, premult, green = cuda_kernel.key_fused(plate, screen, params, core_matte, garbage_matte, _neighbourhood)
+        screen = screen.to(plate.dtype)
+        alpha, fg, premult, green = cuda_kernel.key_fused(plate, screen, params, core_matte, garbage_matte,
+                                                          lambda a, p: neighbourhood(a, p, rows))
         return KeyResult(alpha, fg, premult, green, screen)
-    core = None if core_matte is None else core_matte.to(work)
-    garbage = None if garbage_matte is None else garbage_matte.to(work)
-    alpha = _neighbourhood(screen_matte(plate_w, screen_w, params), params)
-    outs = finish(plate_w, screen_w, alpha, params, core, garbage)
-    alpha, fg, premult, green, screen = (t.to(out_dtype) for t in (*outs, screen_w))
-    return KeyResult(alpha, fg, premult, green, screen)
+    alpha = neighbourhood(_banded_screen_matte(plate, screen, params, rows), params, rows)
+    return _banded_finish(plate, screen, alpha, params, rows, core_matte, garbage_matte)
 
 
-def _neighbourhood(alpha: torch.Tensor, params: KeyerParams) -> torch.Tensor:
-    """Auto core, grow/shrink, then softness (the stages that need neighbours, so never fused)."""
-    alpha = auto_core(alpha, params)
-    if params.matte_grow != 0:
-        alpha = masks.grow_shrink(alpha, params.matte_grow)
-    if params.edge_softness > 0:
-        alpha = masks.feather(alpha, params.edge_softness)
+def _rows_of(x: torch.Tensor | None, rows: slice, dtype: torch.dtype) -> torch.Tensor | None:
+    """``x``'s rows in the keying precision; a flat (N,C,1,1) screen as it is."""
+    if x is None:
+        return None
+    return x.to(dtype) if x.shape[-2:] == (1, 1) else x[..., rows, :].to(dtype)
+
+
+def _banded_screen_matte(plate: torch.Tensor, screen: torch.Tensor, params: KeyerParams, rows: int) -> torch.Tensor:
+    """Stage 1 band by band: the clipped matte (N,1,H,W) in the keying precision."""
+    n, _, h, w = plate.shape
+    dtype = compute_dtype(plate.dtype)
+    alpha = plate.new_empty((n, 1, h, w), dtype=dtype)
+    for band in bands(h, rows):
+        alpha[..., band.rows, :] = screen_matte(_rows_of(plate, band.rows, dtype), _rows_of(screen, band.rows, dtype),
+                                                params)
     return alpha
+
+
+def _banded_finish(plate: torch.Tensor, screen: torch.Tensor, alpha: torch.Tensor, params: KeyerParams, rows: int,
+                   core: torch.Tensor | None, garbage: torch.Tensor | None) -> KeyResult:
+    """Stage 2 band by band, written into the outputs (in the plate's dtype)."""
+    h = plate.shape[-2]
+    dtype = compute_dtype(plate.dtype)
+    alpha_out = alpha if alpha.dtype == plate.dtype else torch.empty_like(alpha, dtype=plate.dtype)
+    fg, premult, green = (torch.empty_like(plate) for _ in range(3))
+    for band in bands(h, rows):
+        outs = finish(_rows_of(plate, band.rows, dtype), _rows_of(screen, band.rows, dtype), alpha[..., band.rows, :],
+                      params, _rows_of(core, band.rows, dtype), _rows_of(garbage, band.rows, dtype))
+        for out, part in zip((alpha_out, fg, premult, green), outs, strict=True):
+            out[..., band.rows, :] = part
+    return KeyResult(alpha_out, fg, premult, green, screen.to(plate.dtype))
 
 
 def key_network_output(y: torch.Tensor, params: KeyerParams | None = None, backend: Backend = "auto") -> KeyResult:

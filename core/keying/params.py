@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import ParamError
+from ..errors import ParamError, shown
 
 #: The flat green the network is trained on and outputs on: ``I_T^green`` is the plate laid over it,
 #: and the network's output ``Y`` is keyed against it. It is the digital green of the paper's own
@@ -156,10 +156,10 @@ def _check(spec: ParamSpec, value: Any) -> None:
     name = spec.name
     if spec.kind == "choice":
         if value not in spec.choices:
-            raise ParamError(f"{name}={value!r}: expected one of {', '.join(spec.choices)}")
+            raise ParamError(f"{name}={shown(value)}: expected one of {', '.join(spec.choices)}")
     elif spec.kind == "bool":
         if not isinstance(value, bool):
-            raise ParamError(f"{name}={value!r}: expected true or false")
+            raise ParamError(f"{name}={shown(value)}: expected true or false")
     elif spec.kind == "rgb":
         if value is None:
             return
@@ -168,9 +168,9 @@ def _check(spec: ParamSpec, value: Any) -> None:
         except TypeError:
             ok = False
         if not ok:
-            raise ParamError(f"{name}={value!r}: expected three finite values >= 0 (R, G, B) or unset for automatic")
+            raise ParamError(f"{name}={shown(value)}: expected three finite values >= 0 (R, G, B) or unset for automatic")
     else:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ParamError(f"{name}={value!r}: expected a finite number in [{spec.minimum}, {spec.maximum}]")
+            raise ParamError(f"{name}={shown(value)}: expected a finite number in [{spec.minimum}, {spec.maximum}]")
         if not spec.minimum <= value <= spec.maximum:
             raise ParamError(f"{name}={value}: out of range; expected a value in [{spec.minimum}, {spec.maximum}]")

@@ -17,6 +17,35 @@ from ..errors import ParamError
 ARCHITECTURE = "changer"
 ARCHITECTURE_VERSION = 1
 
+#: Encoder levels (the latent stride is ``2**(levels-1)``) and the longest config name.
+MIN_LEVELS, MAX_LEVELS = 2, 8
+MAX_NAME = 100
+_WIDTH, _DEPTH = 4096, 64
+#: Inclusive bounds of every numeric field (of each entry, for the per-level lists). Far above any
+#: sensible network (``base`` is 384 wide), they keep a hostile or mistyped card from building a
+#: network of terabytes before its tensors are compared with the file.
+LIMITS: dict[str, tuple[float, float]] = {
+    "resolution": (1, 8192),
+    "enc_widths": (1, _WIDTH),
+    "enc_blocks": (0, _DEPTH),
+    "dec_blocks": (0, _DEPTH),
+    "cond_widths": (1, _WIDTH),
+    "colorizer_depth": (1, _DEPTH),
+    "colorizer_heads": (1, _DEPTH),
+    "colorizer_kv_pool": (1, _DEPTH),
+    "fpat_dim": (1, _WIDTH),
+    "fpat_depth": (1, _DEPTH),
+    "fpat_heads": (1, _DEPTH),
+    "patch_size": (1, _DEPTH),
+    "mlp_ratio": (0.25, 16.0),
+    "norm_groups": (1, _WIDTH),
+}
+LEVEL_FIELDS = ("enc_widths", "enc_blocks", "dec_blocks", "cond_widths")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 @dataclass(frozen=True)
 class ChangerConfig:
@@ -48,9 +77,8 @@ class ChangerConfig:
     norm_groups: int = 8
 
     def __post_init__(self) -> None:
+        self._check_types_and_bounds()
         levels = len(self.enc_widths)
-        if levels < 2:
-            raise ParamError(f"config {self.name!r}: enc_widths needs at least 2 levels, got {self.enc_widths}")
         if len(self.enc_blocks) != levels or len(self.dec_blocks) != levels:
             raise ParamError(
                 f"config {self.name!r}: enc_blocks and dec_blocks need one entry per encoder level ({levels}), "
@@ -60,18 +88,36 @@ class ChangerConfig:
             raise ParamError(
                 f"config {self.name!r}: cond_widths needs {levels - 1} entries (one per stride-2 stage), got {self.cond_widths}"
             )
-        if self.colorizer_heads < 1 or self.dim % self.colorizer_heads:
+        if self.dim % self.colorizer_heads:
             raise ParamError(f"config {self.name!r}: latent width {self.dim} is not divisible by {self.colorizer_heads} heads")
-        if self.fpat_heads < 1 or self.fpat_dim % self.fpat_heads:
+        if self.fpat_dim % self.fpat_heads:
             raise ParamError(f"config {self.name!r}: fpat_dim {self.fpat_dim} is not divisible by {self.fpat_heads} heads")
-        if min(*self.enc_widths, *self.cond_widths, self.norm_groups) < 1:
-            raise ParamError(f"config {self.name!r}: widths and norm_groups must be >= 1")
-        for field in ("patch_size", "colorizer_kv_pool", "colorizer_depth", "fpat_depth", "resolution"):
-            if getattr(self, field) < 1:
-                raise ParamError(f"config {self.name!r}: {field} must be >= 1, got {getattr(self, field)}")
         if self.resolution % self.size_multiple:
             raise ParamError(
                 f"config {self.name!r}: resolution {self.resolution} is not a multiple of {self.size_multiple}"
+            )
+
+    def _check_types_and_bounds(self) -> None:
+        """Each field of the right type and within :data:`LIMITS`, so a card can neither crash nor exhaust the
+        machine while the network is built (``fpat_depth: 2.5``, a layer a million channels wide)."""
+        if not isinstance(self.name, str) or not 0 < len(self.name) <= MAX_NAME:
+            raise ParamError(f"config: name {self.name!r}: expected a string of 1 to {MAX_NAME} characters")
+        for field, (low, high) in LIMITS.items():
+            value = getattr(self, field)
+            where = f"config {self.name!r}: {field} {value!r}"
+            if field in LEVEL_FIELDS:
+                if not isinstance(value, tuple) or not all(_is_int(v) for v in value):
+                    raise ParamError(f"{where}: expected a list of integers")
+                if not all(low <= v <= high for v in value):
+                    raise ParamError(f"{where}: expected every entry in [{low}, {high}]")
+            elif field == "mlp_ratio":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                    raise ParamError(f"{where}: expected a number in [{low}, {high}]")
+            elif not _is_int(value) or not low <= value <= high:
+                raise ParamError(f"{where}: expected an integer in [{low}, {high}]")
+        if not MIN_LEVELS <= len(self.enc_widths) <= MAX_LEVELS:
+            raise ParamError(
+                f"config {self.name!r}: enc_widths needs {MIN_LEVELS} to {MAX_LEVELS} levels, got {self.enc_widths}"
             )
 
     @property
@@ -95,12 +141,16 @@ class ChangerConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChangerConfig:
-        """Rebuild from :meth:`to_dict`; unknown or missing keys are refused, never ignored."""
+        """Rebuild from :meth:`to_dict`; unknown or missing keys and wrong types are refused, never ignored."""
+        if not isinstance(data, dict):
+            fields = len(dataclasses.fields(cls))
+            raise ParamError(f"model config: expected a JSON object of {fields} keys, got {data!r:.60}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         missing = sorted(names - set(data))
         if unknown or missing:
-            raise ParamError(f"model config: unknown keys {unknown}, missing keys {missing}")
+            problems = [f"{label} keys {keys}" for label, keys in (("unknown", unknown), ("missing", missing)) if keys]
+            raise ParamError(f"model config: {', '.join(problems)}")
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
 

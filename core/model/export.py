@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import io
 import logging
 import warnings
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from torch import Tensor, nn
 from torch.export import Dim
 
 from ..errors import ChangerError, ParamError
-from ..io.atomic import atomic_path
+from ..io.output_file import write_output_file
 from .changer_net import ChangerNet
 
 log = logging.getLogger(__name__)
@@ -49,14 +48,10 @@ def script_module(module: nn.Module) -> torch.jit.ScriptModule:
 
 
 def save_script(module: torch.jit.ScriptModule, path: Union[str, Path]) -> Path:
-    """Save a TorchScript module atomically."""
+    """Save a TorchScript module atomically (a host must never load a half-written file)."""
     path = Path(path)
-    buffer = io.BytesIO()
-    with _quiet_jit():
-        torch.jit.save(module, buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
+    with write_output_file(path, "export") as tmp, tmp.open("wb") as handle, _quiet_jit():
+        torch.jit.save(module, handle)
     return path
 
 
@@ -92,7 +87,6 @@ def export_onnx(
         hw = {2: multiple * Dim("rows", min=1, max=4096 // multiple), 3: multiple * Dim("cols", min=1, max=4096 // multiple)}
         dynamic_shapes = {"x": hw, "head": hw, "body": hw, "tau": {}}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*axis name", category=UserWarning)
         program = torch.onnx.export(
@@ -104,7 +98,7 @@ def export_onnx(
             dynamo=True,
             verbose=False,
         )
-        with atomic_path(path) as tmp:
+        with write_output_file(path, "export") as tmp:
             program.save(str(tmp))
     log.info("exported ONNX inference graph (%s) to %s", "dynamic size" if dynamic else f"{size[0]}x{size[1]}", path)
     return path

@@ -1,8 +1,9 @@
 """Save and load CHANGER weights: ``<name>.safetensors`` + ``<name>.json`` (see :mod:`changer.core.weights`).
 
-Loading rebuilds the network from the card's config and refuses anything that does not match it
-exactly (missing, unexpected or reshaped tensors, a changed hash, a truncated or foreign file),
-with a message naming the file. Only safetensors and JSON are parsed; nothing is ever unpickled.
+Loading checks the card's config, compares the tensors it implies with the file's header, and only
+then builds the network; it refuses anything that does not match exactly (missing, unexpected or
+reshaped tensors, a changed hash, a truncated or foreign file), with a message naming the file.
+Only safetensors and JSON are parsed; nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
@@ -34,6 +36,9 @@ from .config import ARCHITECTURE, ARCHITECTURE_VERSION, ChangerConfig
 log = logging.getLogger(__name__)
 
 _LIST_LIMIT = 8
+#: A tensor's shape and its safetensors dtype code (``F32``...).
+TensorSpec = tuple[list[int], str]
+_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64"}
 
 
 def save_weights(
@@ -82,7 +87,12 @@ def save_weights(
 
 
 def load_weights(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> ChangerNet:
-    """Build the network described by the card beside ``path`` and load its tensors, checked."""
+    """Build the network described by the card beside ``path`` and load its tensors, checked.
+
+    The card's config is checked first, then the tensors it implies are compared with the file's
+    header (names, shapes, dtypes; no tensor data read): only a config that matches the file is ever
+    built for real, so a bad card costs neither a crash nor the memory of a network it only describes.
+    """
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
@@ -96,10 +106,11 @@ def load_weights(path: Union[str, Path], device: Union[str, torch.device] = "cpu
         )
     try:
         config = ChangerConfig.from_dict(card["config"])
-    except (ChangerError, TypeError) as exc:
+    except ChangerError as exc:
         raise WeightsError(f"{card_path(path)}: invalid model config: {exc}") from None
+    _check_header(path, expected_tensors(config))
     model = ChangerNet(config)
-    tensors = _read_tensors(path, model.state_dict())
+    tensors = _read_tensors(path)
     if tensors_sha256(tensors) != card["tensors_sha256"]:
         raise WeightsError(
             f"{path}: tensor hash does not match its card {card_path(path).name} (file changed or corrupted)"
@@ -109,34 +120,55 @@ def load_weights(path: Union[str, Path], device: Union[str, torch.device] = "cpu
     return model.to(device).eval()
 
 
-def _read_tensors(path: Path, expected: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """All tensors of ``path`` after checking names, shapes and dtypes against ``expected``."""
+def expected_tensors(config: ChangerConfig) -> dict[str, TensorSpec]:
+    """Name → (shape, safetensors dtype) of every tensor ``config`` implies, from a network built on the
+    meta device: shapes only, no memory, and no second copy of the architecture's arithmetic to drift."""
+    with torch.device("meta"):
+        state = ChangerNet(config).state_dict()
+    return {name: (list(t.shape), _DTYPES.get(t.dtype, str(t.dtype))) for name, t in state.items()}
+
+
+def read_header(path: Path) -> dict[str, TensorSpec]:
+    """Name → (shape, dtype) of every tensor in ``path``, from the safetensors header alone."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
-            names = set(handle.keys())
-            missing = sorted(set(expected) - names)
-            unexpected = sorted(names - set(expected))
-            mismatched = []
-            for name in sorted(names & set(expected)):
-                shape = list(handle.get_slice(name).get_shape())
-                if shape != list(expected[name].shape):
-                    mismatched.append(f"{name} {shape} (expected {list(expected[name].shape)})")
-            if missing or unexpected or mismatched:
-                raise WeightsError(
-                    f"{path}: tensors do not match the config in {card_path(path).name}: "
-                    + "; ".join(
-                        f"{label}: {_short_list(items)}"
-                        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
-                        if items
-                    )
-                )
-            tensors = {name: handle.get_tensor(name) for name in sorted(names)}
+            slices = {name: handle.get_slice(name) for name in handle.keys()}
+            return {name: (list(s.get_shape()), s.get_dtype()) for name, s in slices.items()}
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"{path}: not a complete .safetensors file (truncated or another format): {exc}") from None
-    wrong_dtype = [f"{k} {v.dtype}" for k, v in tensors.items() if v.dtype != expected[k].dtype]
-    if wrong_dtype:
-        raise WeightsError(f"{path}: tensors with an unexpected dtype: {_short_list(wrong_dtype)}")
-    return tensors
+
+
+def _check_header(path: Path, expected: Mapping[str, TensorSpec]) -> None:
+    """Refuse ``path`` unless its header holds exactly the tensors of ``expected``, naming what differs."""
+    found = read_header(path)
+    missing = sorted(set(expected) - set(found))
+    unexpected = sorted(set(found) - set(expected))
+    common = sorted(set(found) & set(expected))
+    wrong_shape = [f"{n} {found[n][0]} (expected {expected[n][0]})" for n in common if found[n][0] != expected[n][0]]
+    wrong_dtype = [f"{n} {found[n][1]} (expected {expected[n][1]})" for n in common if found[n][1] != expected[n][1]]
+    if not (missing or unexpected or wrong_shape or wrong_dtype):
+        return
+    problems = (("missing", missing), ("unexpected", unexpected),
+                ("wrong shape", wrong_shape), ("wrong dtype", wrong_dtype))
+    raise WeightsError(
+        f"{path}: tensors do not match the config in {card_path(path).name} "
+        f"(it implies {_count(expected):,} parameters in {len(expected)} tensors, the file holds "
+        f"{_count(found):,} in {len(found)}): "
+        + "; ".join(f"{label}: {_short_list(items)}" for label, items in problems if items)
+    )
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of ``path`` (already checked against the config by :func:`_check_header`)."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            return {name: handle.get_tensor(name) for name in sorted(handle.keys())}
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path}: not a complete .safetensors file (truncated or another format): {exc}") from None
+
+
+def _count(specs: Mapping[str, TensorSpec]) -> int:
+    return sum(math.prod(shape) for shape, _ in specs.values())
 
 
 def _short_list(items: list[str]) -> str:

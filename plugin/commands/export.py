@@ -2,7 +2,8 @@
 
 ``--format nuke`` writes the 9-in/4-out wrapper that Nuke's CatFileCreator turns into a .cat file
 (docs/nuke_inference.md); ``torchscript`` the plain (X, head, body, τ) graph for libtorch hosts;
-``onnx`` needs the optional onnx and onnxscript packages.
+``onnx`` needs the optional onnx and onnxscript packages. ``--out`` is checked before the model is
+loaded: it may not be the weights or their card, and replaces an existing file only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -19,26 +20,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="", help="a .safetensors file (default: the shipped weights)")
     parser.add_argument("--tau", type=float, default=0.5, help="initial τ of the Nuke wrapper (default 0.5)")
     parser.add_argument("--size", type=int, default=256, help="ONNX input size, square (default 256)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it already exists")
 
 
 def run(args: argparse.Namespace) -> int:
+    from changer.core.io.output_file import check_output_file  # noqa: PLC0415
     from changer.core.model.weights_io import load_weights  # noqa: PLC0415
+    from changer.core.weights import card_path  # noqa: PLC0415
     from changer.plugin.models import resolve_weights  # noqa: PLC0415
     from changer.plugin.params import get_param  # noqa: PLC0415
 
     get_param("tau").validate(args.tau)
-    model = load_weights(resolve_weights(args.weights), "cpu")
+    weights = resolve_weights(args.weights)
+    inputs = {"weights file": weights, "weights card": card_path(weights)}
+    out = check_output_file(args.out, "--out", inputs=inputs, overwrite=args.overwrite)
+    model = load_weights(weights, "cpu")
     if args.format == "nuke":
         from changer.core.model.nuke import export_nuke  # noqa: PLC0415
 
-        path = export_nuke(model, args.out, tau=args.tau)
+        path = export_nuke(model, out, tau=args.tau)
     elif args.format == "torchscript":
         from changer.core.model.export import export_torchscript  # noqa: PLC0415
 
-        path = export_torchscript(model, args.out)
+        path = export_torchscript(model, out)
     else:
         from changer.core.model.export import export_onnx  # noqa: PLC0415
 
-        path = export_onnx(model, args.out, size=(args.size, args.size))
+        path = export_onnx(model, out, size=(args.size, args.size))
     print(f"wrote {path}")
     return 0

@@ -3,7 +3,9 @@
 Every flag of ``changer render`` is accepted (so a render command line works with ``review`` in its
 place): the clips, ``--frames``, ``--config shot.toml`` and ``--set``; ``--out`` and the output flags
 only go into the render command the panel copies for you. Inputs are checked by the batch host's
-readers before the window opens. Qt is imported here, inside :func:`run`, never by ``changer render``.
+readers before the window opens, and so are the display (no Qt abort on a headless machine) and the
+``--screenshot`` path (a PNG in a writable folder; an earlier screenshot is replaced). Qt is imported
+here, inside :func:`run`, never by ``changer render``.
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ def run(args: argparse.Namespace) -> int:
         raise ParamError("--print-chunks is for changer render; the review panel renders interactively")
     if args.cache_mb < 64:
         raise ParamError(f"--cache-mb {args.cache_mb}: expected at least 64")
-    options = RenderOptions.from_args(argparse.Namespace(**{**vars(args), "out": args.out or ""}))
 
-    from changer.ui.app import run_review  # noqa: PLC0415  (Qt only for this command)
+    from changer.ui.app import check_display, check_screenshot, run_review  # noqa: PLC0415  (Qt: this command only)
     from changer.ui.layers import LAYER_BY_NAME  # noqa: PLC0415
     from changer.ui.session import ReviewSession  # noqa: PLC0415
 
+    check_display()
+    if args.screenshot is not None:
+        check_screenshot(args.screenshot)
+    options = RenderOptions.from_args(argparse.Namespace(**{**vars(args), "out": args.out or ""}))
     if args.layer not in LAYER_BY_NAME:
         raise ParamError(f"--layer {args.layer!r}: expected one of {', '.join(LAYER_BY_NAME)}")
     session = ReviewSession(options, cache_mb=args.cache_mb)

@@ -7,19 +7,33 @@ whose output is already complete (readable, with the expected channels, rendered
 params) are skipped, so a killed render resumes where it stopped; ``overwrite`` renders them again.
 Frames are written atomically (temp name + rename), so a kill never leaves a partial frame.
 
+Nothing on disk is replaced unless this render wrote it: a frame that exists but was not written
+with this render's params hash (other params, other weights card, another size or channel set,
+another program, an unreadable header) stops the render before frame 1 unless ``overwrite``. The
+hash covers everything that changes a pixel (params, the weights card and tensors, the output
+pixel type and compression, the matte channels, the CHANGER version); the network runs on one CPU
+thread, so frames are bit-identical whatever the worker count. Every requested frame is locked
+(:mod:`changer.core.io.locks`) before rendering, so two renders never write the same frame while
+farm chunks with disjoint ranges run side by side.
+
 Work runs in this process (``workers=1``) or in ``workers`` spawned processes that each load the
-model once and render whole frames; the first user error stops the render.
+model once and render whole frames; the first user error stops the render. Workers die with the
+render (SIGTERM to the render, or its death, ends them) and remove their own temp files.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
-import tempfile
+import signal
+import sys
 import time
 import traceback
+from importlib import metadata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,25 +42,31 @@ import torch
 from tqdm import tqdm
 
 import changer.core.errors as errors
-from changer.core.errors import ChangerError, ImageWriteError, ParamError, SequenceError
+from changer.core.errors import ChangerError, ParamError, SequenceError
 from changer.core.io import (
     EXR_COMPRESSIONS,
     EXR_PIXEL_TYPES,
     ImageMeta,
     SequencePattern,
     Window,
+    check_name_fits,
     format_frames,
     parse_frames,
     read_image,
     read_meta,
+    remove_stale_temp_files,
     write_image,
 )
+from changer.core.device import one_cpu_thread, pick_device
+from changer.core.io.locks import FrameLocks
+from changer.core.io.output_file import make_output_folder, same_file
 from changer.core.weights import read_card
 
 from ..effect import HeadBlendEffect
 from ..models import MODELS
 from ..params import ParamValues, parse_assignments, resolve_params
 from ..shotfile import read_shot
+from ..terminate import EXIT_TERMINATED, exit_on_sigterm
 from .clips import ClipFiles, SequenceClipSource, resolve_clips
 from .options import REQUIRED_CLIPS, RenderOptions
 
@@ -75,7 +95,7 @@ class RenderPlan:
     todo: tuple[int, ...]
     out: SequencePattern
     weights: Path
-    digest: str  #: params (less device and weights path) + the weights' tensor hash, stamped on every frame
+    digest: str  #: :func:`render_digest`, stamped on every frame
 
     @property
     def skipped(self) -> tuple[int, ...]:
@@ -138,18 +158,14 @@ def _check_out(options: RenderOptions, frames: list[int], clips: dict[str, ClipF
     out = SequencePattern.parse(options.out)
     if out.suffix.lower() != ".exr":
         raise ParamError(f"--out {options.out!r}: expected an .exr sequence pattern such as out/comp.####.exr")
+    what = f"--out {options.out!r}"
+    check_name_fits(out.path(max(frames)), what)
     for frame in frames:
-        path = out.path(frame).resolve()
+        path = out.path(frame)
         for clip in clips.values():
-            if clip.pattern.path(frame).resolve() == path:
-                raise ParamError(f"--out {options.out!r}: frame {frame} would overwrite clip {clip.name}'s input {path}")
-    folder = out.folder
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".changer-write-test-"):
-            pass
-    except OSError as exc:
-        raise ImageWriteError(f"--out {options.out!r}: cannot write into folder {folder} ({exc.strerror or exc})") from None
+            if same_file(clip.pattern.path(frame), path):
+                raise ParamError(f"{what}: frame {frame} would overwrite clip {clip.name}'s input {path.resolve()}")
+    make_output_folder(out.path(frames[0]), what)
     return out
 
 
@@ -160,49 +176,71 @@ def expected_channels(params: ParamValues) -> list[str]:
     return [*BASE_CHANNELS, *(f"{name}.{s}" for name, n in layers.items() for s in suffix[n])]
 
 
-def _complete(path: Path, frame: int, channels: list[str], window: Window, digest: str) -> bool | None:
-    """True: a finished frame of this render; False: absent or unreadable; None: rendered with other params."""
+def _frame_state(path: Path, frame: int, channels: list[str], window: Window, digest: str) -> str | None:
+    """None when ``path`` is a finished frame of this render; "todo" when it must be (re)rendered;
+    otherwise why it is someone else's frame, which only ``--overwrite`` may replace."""
     if not path.is_file():
-        return False
+        return "todo"
     try:
         meta = read_meta(path, frame=frame)
-        if not set(channels) <= set(meta.channel_names) or meta.display_window != window:
-            log.warning("frame %d: %s lacks channels or has another size; rendering it again", frame, path)
-            return False
-        if meta.attributes.get(PARAMS_ATTRIBUTE) != digest:
-            return None
+    except ChangerError:
+        return "header unreadable"
+    if meta.attributes.get(PARAMS_ATTRIBUTE) != digest:
+        return "rendered with other params or by another program"
+    if not set(channels) <= set(meta.channel_names) or meta.display_window != window:
+        return "written by this render but with other channels or another size"
+    try:
         read_image(path, frame=frame)
-    except ChangerError as exc:
-        log.warning("frame %d: %s is unreadable (%s); rendering it again", frame, path, exc)
-        return False
-    return True
+    except ChangerError as exc:  # this render's own frame, damaged since: safe to write again
+        log.warning("frame %d: %s is damaged (%s); rendering it again", frame, path, exc)
+        return "todo"
+    return None
 
 
-def _todo(plan_out: SequencePattern, frames: list[int], params: ParamValues, digest: str, window: Window,
-          overwrite: bool) -> list[int]:
+def frames_to_render(out: SequencePattern, frames: list[int] | tuple[int, ...], params: ParamValues, digest: str,
+                     window: Window, overwrite: bool) -> list[int]:
+    """The frames of ``frames`` still to render; refuses (before any frame renders) when one on disk is not
+    this render's and ``overwrite`` is off."""
     if overwrite:
         return list(frames)
     channels = expected_channels(params)
-    todo, foreign = [], []
+    todo: list[int] = []
+    foreign: dict[str, list[int]] = {}
     for frame in frames:
-        state = _complete(plan_out.path(frame), frame, channels, window, digest)
-        if state is None:
-            foreign.append(frame)
-        elif not state:
+        state = _frame_state(out.path(frame), frame, channels, window, digest)
+        if state == "todo":
             todo.append(frame)
+        elif state is not None:
+            foreign.setdefault(state, []).append(frame)
     if foreign:
+        reasons = "; ".join(f"frames {format_frames(f)}: {why}" for why, f in foreign.items())
+        first = out.path(min(f for group in foreign.values() for f in group))
         raise ParamError(
-            f"--out {plan_out.text!r}: frames {format_frames(foreign)} exist and were rendered with other params "
-            "(or by another program); pass --overwrite to replace them, or choose another --out"
+            f"--out {out.text!r}: frames exist that this render did not write ({reasons}; first {first}); "
+            "pass --overwrite to replace them, or choose another --out"
         )
     return todo
+
+
+def render_digest(params: ParamValues, card: dict[str, object], options: RenderOptions) -> str:
+    """SHA-256 of everything that changes a pixel of the output (see the module docstring)."""
+    facts = {
+        "params": params.digest(),
+        "weights": {k: card[k] for k in ("architecture", "architecture_version", "config", "tensors_sha256")},
+        "exr": [options.pixel_type, options.compression],
+        "mattes": [options.target_matte_channel, options.source_matte_channel],
+        "changer": metadata.version("changer"),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
 def plan_render(options: RenderOptions) -> RenderPlan:
     """Check everything a render needs before any frame is written (see the module docstring)."""
     missing = [f"--{name.replace('_', '-')}" for name in REQUIRED_CLIPS if getattr(options, name) is None]
-    if missing or options.out is None:
+    if missing or not options.out:
         raise ParamError(f"missing required option(s): {', '.join(missing + ([] if options.out else ['--out']))}")
+    if options.frames is not None:
+        parse_frames(options.frames)  # a range typo is refused before anything is read
     if options.workers < 1:
         raise ParamError(f"--workers {options.workers}: expected at least 1")
     if options.compression not in EXR_COMPRESSIONS:
@@ -218,8 +256,8 @@ def plan_render(options: RenderOptions) -> RenderPlan:
     clips = resolve_clips(patterns, frames, channels)
     out = _check_out(options, frames, clips)
     loaded = MODELS.get(params["weights"], params["device"])  # refuses missing, truncated or foreign weights now
-    digest = hashlib.sha256(f"{params.digest()} {read_card(loaded.path)['tensors_sha256']}".encode()).hexdigest()
-    todo = _todo(out, frames, params, digest, clips["target"].meta.display_window, options.overwrite)
+    digest = render_digest(params, read_card(loaded.path), options)
+    todo = frames_to_render(out, frames, params, digest, clips["target"].meta.display_window, options.overwrite)
     return RenderPlan(options, params, clips, tuple(frames), tuple(todo), out, loaded.path, digest)
 
 
@@ -236,6 +274,7 @@ class FrameRenderer:
         self.plan = plan
         self.effect = HeadBlendEffect("general", plan.params.replace(weights=str(plan.weights)))
         self.effect.begin_sequence_render()
+        self.device = pick_device(plan.params["device"])
         self.stills: dict[str, tuple[torch.Tensor, ImageMeta]] = {}
 
     def __call__(self, frame: int) -> dict[str, float]:
@@ -243,7 +282,8 @@ class FrameRenderer:
         start = time.perf_counter()
         source = SequenceClipSource(self.plan.clips, self.stills)
         try:
-            result = self.effect.render(source, frame)
+            with one_cpu_thread(self.device):
+                result = self.effect.render(source, frame)
         except ChangerError as exc:
             raise type(exc)(f"frame {frame}: {exc}") from None
         meta = replace(source.target_meta, channel_names=list(BASE_CHANNELS))
@@ -261,13 +301,23 @@ class FrameRenderer:
 # -- worker processes ------------------------------------------------------------------------------
 _WORKER: FrameRenderer | None = None
 _WORKER_ERROR: tuple[str, str] | None = None
+_PR_SET_PDEATHSIG = 1
 
 
-def _init_worker(plan: RenderPlan, threads: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to send this worker SIGTERM when the render that spawned it dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the render died before prctl took effect
+        os._exit(EXIT_TERMINATED)
+
+
+def _init_worker(plan: RenderPlan, parent: int) -> None:
     """Load the model once per worker; a failure is reported with the first frame (a raising
     initializer would make the pool respawn workers forever)."""
     global _WORKER, _WORKER_ERROR
-    torch.set_num_threads(threads)
+    exit_on_sigterm()
+    _die_with_parent(parent)
     logging.basicConfig(level=logging.WARNING)
     try:
         _WORKER = FrameRenderer(plan)
@@ -297,12 +347,12 @@ def _raise(error: tuple[str, str]) -> None:
     raise RuntimeError(f"a render worker failed:\n{message}")
 
 
-def _render_parallel(plan: RenderPlan, workers: int) -> Iterator[tuple[int, dict[str, float]]]:
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def _render_parallel(plan: RenderPlan, todo: list[int], workers: int) -> Iterator[tuple[int, dict[str, float]]]:
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(plan, threads))
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(plan, os.getpid()))
+    pids = frozenset(p.pid for p in multiprocessing.active_children() if p.pid is not None)
     try:
-        for frame, timings, error in pool.imap_unordered(_work, plan.todo):
+        for frame, timings, error in pool.imap_unordered(_work, todo):
             if error is not None:
                 _raise(error)
             yield frame, timings
@@ -310,57 +360,35 @@ def _render_parallel(plan: RenderPlan, workers: int) -> Iterator[tuple[int, dict
     finally:
         pool.terminate()
         pool.join()
-        remove_stale_temp_files(plan.out)
+        remove_stale_temp_files(plan.out.folder, plan.out.prefix, min_age_s=0.0, pids=pids)
 
 
-def _render_serial(plan: RenderPlan) -> Iterator[tuple[int, dict[str, float]]]:
+def _render_serial(plan: RenderPlan, todo: list[int]) -> Iterator[tuple[int, dict[str, float]]]:
     renderer = FrameRenderer(plan)
-    for frame in plan.todo:
+    for frame in todo:
         yield frame, renderer(frame)
 
 
-def remove_stale_temp_files(out: SequencePattern) -> list[Path]:
-    """Delete hidden temp files of killed writers of ``out`` (``.<name>.tmp-<pid>-...``) whose pid is gone."""
-    removed = []
-    if not out.folder.is_dir():
-        return removed
-    for path in out.folder.glob(f".{out.prefix}*.tmp-*"):
-        try:
-            pid = int(path.name.rsplit(".tmp-", 1)[1].split("-", 1)[0])
-        except (IndexError, ValueError):
-            continue
-        if pid == os.getpid() or _alive(pid):
-            continue
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def render(plan: RenderPlan, progress: bool | None = None) -> RenderSummary:
-    """Render the frames a plan still needs, with a progress bar (ETA) when ``progress`` allows."""
-    summary = RenderSummary(skipped=list(plan.skipped), out=plan.out.text)
-    remove_stale_temp_files(plan.out)
-    workers = min(plan.options.workers, max(len(plan.todo), 1))
-    start = time.perf_counter()
-    frames = _render_serial(plan) if workers == 1 else _render_parallel(plan, workers)
-    bar = tqdm(total=len(plan.todo), unit="frame", desc="render", disable=None if progress is None else not progress)
-    try:
-        for frame, timings in frames:
-            summary.rendered.append(frame)
-            summary.add(timings)
-            bar.update(1)
-    finally:
-        bar.close()
-        summary.seconds = time.perf_counter() - start
-        summary.rendered.sort()
+    """Lock the plan's frames, render those still needed, with a progress bar (ETA) when ``progress`` allows."""
+    remove_stale_temp_files(plan.out.folder, plan.out.prefix)
+    with FrameLocks((plan.out.path(f) for f in plan.frames), plan.out.folder / f".{plan.out.prefix}lock-breaker"):
+        # Under the locks, look again: another render may have finished some frames since the plan was made.
+        window = plan.clips["target"].meta.display_window
+        todo = frames_to_render(plan.out, plan.todo, plan.params, plan.digest, window, plan.options.overwrite)
+        summary = RenderSummary(skipped=[f for f in plan.frames if f not in set(todo)], out=plan.out.text)
+        workers = min(plan.options.workers, max(len(todo), 1))
+        start = time.perf_counter()
+        frames = _render_serial(plan, todo) if workers == 1 else _render_parallel(plan, todo, workers)
+        bar = tqdm(total=len(todo), unit="frame", desc="render", disable=None if progress is None else not progress)
+        try:
+            for frame, timings in frames:
+                summary.rendered.append(frame)
+                summary.add(timings)
+                bar.update(1)
+        finally:
+            frames.close()
+            bar.close()
+            summary.seconds = time.perf_counter() - start
+            summary.rendered.sort()
     return summary

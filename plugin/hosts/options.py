@@ -33,7 +33,7 @@ class RenderOptions:
     source: str
     target_matte: str
     source_matte: str
-    out: str
+    out: str | None
     background: str | None = None
     clean_screen: str | None = None
     target_matte_channel: str = "auto"
@@ -52,7 +52,7 @@ class RenderOptions:
     def from_args(cls, args: argparse.Namespace) -> RenderOptions:
         values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
         values["sets"] = tuple(values.get("sets") or ())
-        values["out"] = str(values["out"])
+        values["out"] = None if values.get("out") is None else str(values["out"])
         return cls(**values)
 
     def to_argv(self, program: str = "changer") -> list[str]:
@@ -110,6 +110,7 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--pixel-type", default="half", choices=EXR_PIXEL_TYPES, help="EXR pixel type (default half)")
     output.add_argument("--compression", default="zip", help=f"EXR compression: {', '.join(EXR_COMPRESSIONS)} (default zip)")
     output.add_argument("--overwrite", action="store_true", help="re-render frames that are already complete")
-    output.add_argument("--workers", type=int, default=1, help="frames rendered in parallel processes (default 1)")
+    output.add_argument("--workers", type=int, default=1, help="frames rendered in parallel processes, each on one CPU thread (default 1; "
+                        "use the core count for throughput)")
     parser.add_argument("--print-chunks", type=int, metavar="N",
                         help="print one command line per chunk of N frames (for a farm manager) and exit")
