@@ -1,24 +1,28 @@
-"""Keyer speed: ms per frame and GB/s at 1920x1080 and 3840x2160, float32, against peers measured in
-the same run.
+"""Keyer speed on a 1080p (and 4K) studio plate: the full default key and its per-pixel part, against
+a NumPy implementation of the same per-pixel maths and a plain copy of the frame, in one run.
 
-* torch: ``changer.core.keying.key`` per pixel (the product's CPU path with the screen colour given,
-  no clean-plate estimate, no auto core); the full default key is timed on its own line.
-* NumPy: :func:`numpy_key`, a straightforward NumPy implementation of the same math (the tests check
-  that it agrees with torch), single-threaded as NumPy is.
-* torch.compile: the same per-pixel stages, written element by element, compiled by inductor
-  (warm-up reported separately; not the product's default path, see README).
-* copy: a plain torch copy of the plate, the machine's practical memory bandwidth for this size.
-* CUDA (when present): the fused CuPy kernel and the torch path, in frames per second.
+* **per-pixel part**: the three per-pixel steps of :func:`changer.core.keying.key` -- pass A
+  (``alpha_0`` against the estimated screen), the auto clip white with clip, pass B (foreground,
+  despill, outputs) -- given the per-frame cell grids, with the backend the keyer picks on this
+  machine (the fused host kernel when a C++ compiler is there), and in eager torch;
+* **NumPy**: :func:`numpy_passes`, the same three steps written plainly in NumPy (the tests check
+  that it agrees with torch), single-threaded as NumPy is;
+* **copy**: ``torch`` copy of the plate into an existing tensor, the machine's practical memory
+  bandwidth for this size; **clone**: the same into a fresh tensor (page faults included, as for the
+  keyer's fresh outputs);
+* **full key**: ``key(plate)`` with the default params (screen pick and estimate, levels, prior,
+  matte stage, both passes).
 
-GB/s counts the bytes the keyer must touch: read the plate (12 B/pixel), write alpha (4), fg,
-premultiplied fg and ``I_T^green`` (12 each): 52 B/pixel. Copy GB/s counts read + write.
+Each row is measured in interleaved rounds (one call of each per round, median of the rounds), so
+load from other processes falls on all columns alike; the load average is printed with the table.
 
-    python benchmarks/keying.py [--repeat 5] [--sizes 1080p 2160p] [--no-compile] [--threads N] [--clock cpu]
+    python benchmarks/keying.py [--repeat 5] [--sizes 1080p 2160p] [--threads 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -26,186 +30,182 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from changer.core.keying import CANONICAL_GREEN, KeyerParams, finish, key, screen_matte
-from changer.core.keying.keyer import DARK_BOUND_SHARE, FG_EPS, LUMA, MIN_HEADROOM, MIN_SCREEN_DIFF
-from changer.core.keying.params import despill_bias_factor, key_channels
+from changer.core.keying import KeyerParams, key
+from changer.core.keying.bands import band_height
+from changer.core.keying.cells import grid_size, pool_banded
+from changer.core.keying.clean_plate import NOISE_SIGMAS
+from changer.core.keying.fg_prior import prior_grid
+from changer.core.keying.keyer import TorchPasses, _passes, _pick_backend, screen_source
+from changer.core.keying.levels import alpha_cells, level_grid
+from changer.core.keying.params import CANONICAL_GREEN, despill_bias_factor, key_channels
+from changer.core.keying.pixel import (
+    DARK_BOUND_SHARE,
+    FG_PRIOR,
+    LUMA,
+    MIN_HEADROOM,
+    MIN_SCREEN_DIFF,
+    SOLID_FROM,
+    SOLID_TO,
+)
+from changer.training.studio import hard_sample
 
 SIZES = {"1080p": (1080, 1920), "2160p": (2160, 3840)}
-BYTES_PER_PIXEL = 12 + 4 + 3 * 12
-SCREEN = (0.12, 0.62, 0.16)
 
 
-def numpy_key(plate: np.ndarray, screen: np.ndarray, params: KeyerParams) -> tuple[np.ndarray, ...]:
-    """The keyer's per-pixel math in plain NumPy: (alpha, fg, premult, green) for (N,3,H,W) float32.
+def _taps(n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear taps (i0, i1, w1) of n output samples from m cells (half-pixel centres)."""
+    src = np.maximum((np.arange(n, dtype=np.float64) + 0.5) * (m / n) - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), m - 1)
+    i1 = np.minimum(i0 + 1, m - 1)
+    return i0, i1, np.minimum(src - i0, 1.0).astype(np.float32)
 
-    ``screen`` is (N,3,1,1) or (N,3,H,W). No auto core, grow/shrink or softness (not per-pixel).
-    """
+
+def upsample(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N,C,h,w) cell grid resized bilinearly to (H,W)."""
+    r0, r1, a1 = _taps(size[0], grid.shape[-2])
+    c0, c1, b1 = _taps(size[1], grid.shape[-1])
+    wide = grid[..., c0] * (1 - b1) + grid[..., c1] * b1
+    return wide[..., r0, :] * (1 - a1)[:, None] + wide[..., r1, :] * a1[:, None]
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def numpy_passes(plate: np.ndarray, grid: np.ndarray, sigma: np.ndarray, level: np.ndarray, prior: np.ndarray,
+                 params: KeyerParams) -> tuple[np.ndarray, ...]:
+    """The per-pixel maths in plain NumPy: (alpha, fg, premult, green, screen) for an (N,3,H,W)
+    float32 plate, the screen's cell grid and noise sigma (N,3,1,1), the level grid (N,1,h,w) and
+    the prior grid (N,3,h,w). Without auto core, grow/shrink or softness (not per pixel)."""
+    size = plate.shape[-2:]
     k, a, b = key_channels(params.screen_type)
-    wa, wb = params.screen_balance, 1.0 - params.screen_balance
-    one = np.float32(1.0)
+    smooth = upsample(grid, size)
+    itself = (np.abs(plate - smooth) <= NOISE_SIGMAS * sigma).all(1, keepdims=True)
+    s = np.where(itself, plate, smooth)
+    pk, sk = plate[:, k:k + 1], s[:, k:k + 1]
     if params.balance_mode == "auto":
-        pk, sk = plate[:, k:k + 1], screen[:, k:k + 1]
-        ratio_a = (pk - plate[:, a:a + 1]) / np.maximum(sk - screen[:, a:a + 1], MIN_SCREEN_DIFF)
-        ratio_b = (pk - plate[:, b:b + 1]) / np.maximum(sk - screen[:, b:b + 1], MIN_SCREEN_DIFF)
-        ratio = np.minimum(ratio_a, ratio_b)
+        ratio = np.minimum((pk - plate[:, a:a + 1]) / np.maximum(sk - s[:, a:a + 1], MIN_SCREEN_DIFF),
+                           (pk - plate[:, b:b + 1]) / np.maximum(sk - s[:, b:b + 1], MIN_SCREEN_DIFF))
     else:
-        ds = np.maximum(screen[:, k:k + 1] - wa * screen[:, a:a + 1] - wb * screen[:, b:b + 1], MIN_SCREEN_DIFF)
-        ratio = (plate[:, k:k + 1] - wa * plate[:, a:a + 1] - wb * plate[:, b:b + 1]) / ds
-    bright = ((plate - screen) / np.maximum(one - screen, MIN_HEADROOM)).max(axis=1, keepdims=True)
-    dark_channels = screen >= DARK_BOUND_SHARE * screen[:, k:k + 1]
-    dark = np.where(dark_channels, (screen - plate) / np.maximum(screen, MIN_HEADROOM), -np.inf).max(axis=1, keepdims=True)
-    alpha0 = np.maximum(np.maximum(one - params.screen_gain * ratio, bright), dark)
-    alpha = np.clip((alpha0 - params.clip_black) / (params.clip_white - params.clip_black), 0.0, 1.0)
-    with np.errstate(divide="ignore"):
-        r = np.where(alpha > FG_EPS, one / alpha, one)
-    fg = np.maximum(screen + r * (plate - screen), 0.0)
-    bias = despill_bias_factor(params)
-    limit = fg[:, a:a + 1] * (wa * bias) + fg[:, b:b + 1] * (wb * bias)
-    spill = np.maximum(fg[:, k:k + 1] - limit, 0.0) * params.despill
-    fg[:, k:k + 1] -= spill
-    if params.despill_mode == "luminance":
-        fg += spill * LUMA[k]
-    premult = fg * alpha
-    green = premult + (one - alpha) * np.asarray(CANONICAL_GREEN, dtype=plate.dtype).reshape(1, 3, 1, 1)
-    return alpha.astype(plate.dtype), fg.astype(plate.dtype), premult.astype(plate.dtype), green.astype(plate.dtype)
+        w = params.screen_balance
+        ratio = ((pk - w * plate[:, a:a + 1] - (1 - w) * plate[:, b:b + 1]) /
+                 np.maximum(sk - w * s[:, a:a + 1] - (1 - w) * s[:, b:b + 1], MIN_SCREEN_DIFF))
+    bright = ((plate - s) / np.maximum(1.0 - s, MIN_HEADROOM)).max(1, keepdims=True)
+    dark = np.where(s >= DARK_BOUND_SHARE * sk, (s - plate) / np.maximum(s, MIN_HEADROOM), -np.inf)
+    dark = dark.max(1, keepdims=True)
+    alpha0 = np.clip(np.maximum(np.maximum(1.0 - params.screen_gain * ratio, bright), dark), 0.0, 1.0)
+    span = params.clip_white - params.clip_black
+    alpha = np.clip((alpha0 / upsample(level, size) - params.clip_black) / span, 0.0, 1.0)
+    lam = FG_PRIOR * (1.0 - alpha)
+    fg = (alpha * (plate - (1.0 - alpha) * s) + lam * upsample(prior, size)) / (alpha * alpha + lam)
+    if params.despill > 0:
+        bias, w = despill_bias_factor(params), params.screen_balance
+
+        def limit(x: np.ndarray) -> np.ndarray:
+            return bias * (w * x[:, a:a + 1] + (1 - w) * x[:, b:b + 1])
+
+        excess = np.maximum(fg[:, k:k + 1] - limit(fg), 0.0)
+        share = excess / np.maximum(sk - limit(s), MIN_SCREEN_DIFF)
+        keep = np.zeros_like(share)
+        if params.despill_protect > 0:
+            half = 0.5 * params.despill_protect
+            keep = _smooth((share - half) / half) * _smooth((alpha - SOLID_FROM) / (SOLID_TO - SOLID_FROM))
+        strength = params.despill * (1.0 - keep)
+        if params.despill_mode == "screen":
+            fg = fg - share * strength * s
+        else:
+            fg = fg.copy()
+            fg[:, k:k + 1] -= excess * strength
+            if params.despill_mode == "luminance":
+                fg += excess * strength * LUMA[k]
+    fg = np.maximum(fg, 0.0)
+    green = np.asarray(CANONICAL_GREEN, dtype=plate.dtype).reshape(1, 3, 1, 1)
+    f32 = np.float32
+    return (alpha.astype(f32), fg.astype(f32), (fg * alpha).astype(f32),
+            (green + alpha * (fg - green)).astype(f32), s.astype(f32))
 
 
-def synthetic_plate(h: int, w: int, like: torch.Tensor | None = None) -> torch.Tensor:
-    """(1,3,H,W) a soft-edged subject with noise over a slightly uneven green screen (seeded)."""
-    g = torch.Generator().manual_seed(7)
-    yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
-    alpha = ((0.6 - (xx**2 + (yy + 0.3) ** 2).sqrt()) * 20).clamp(0, 1)
-    fg = torch.stack([0.7 + 0.1 * xx, 0.5 + 0.1 * yy, 0.4 + 0 * xx])
-    screen = torch.tensor(SCREEN).view(3, 1, 1) * (1.0 - 0.1 * yy)
-    plate = alpha * fg + (1 - alpha) * screen + 0.01 * torch.randn(3, h, w, generator=g)
-    plate = plate.clamp(0, 1)[None]
-    return plate if like is None else plate.to(like.device, like.dtype)
+class PerPixel:
+    """The per-frame grids of one plate, ready for the per-pixel steps (any backend, or NumPy)."""
+
+    def __init__(self, plate: torch.Tensor, params: KeyerParams) -> None:
+        self.plate, self.params = plate, params
+        self.rows = band_height(*plate.shape[-2:])
+        cells, texture = pool_banded(plate, self.rows)
+        self.source = screen_source(plate, cells, texture, params)
+        alpha0 = TorchPasses.alpha(plate, self.source, params, self.rows)
+        low, mean = alpha_cells(alpha0, self.rows)
+        self.level = level_grid(low, params.auto_clip_white)
+        self.prior = prior_grid(cells, mean, self.level)
+        est = self.source.estimate
+        self.np_args = tuple(t.numpy() for t in (plate, est.grid, est.sigma, self.level, self.prior))
+
+    def run(self, passes: type) -> object:
+        """Pass A, the level step, pass B with ``passes`` (no auto core: not per pixel)."""
+        alpha0 = passes.alpha(self.plate, self.source, self.params, self.rows)
+        alpha = passes.level(alpha0, self.level, self.params, self.rows)
+        return passes.finish(self.plate, self.source, alpha, self.params, self.rows, None, None, self.prior)
+
+    def numpy(self) -> tuple[np.ndarray, ...]:
+        return numpy_passes(*self.np_args, self.params)
 
 
-def timed(fn: Callable[[], object], repeat: int, sync: Callable[[], None] = lambda: None) -> float:
-    """Median wall ms of ``repeat`` calls after one warm-up call."""
-    fn()
-    sync()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
-def timed_together(fns: dict[str, Callable[[], object]], repeat: int, clock: Callable[[], float]) -> dict[str, float]:
-    """Median ms of each function, measured in interleaved rounds (one call of each per round) so
-    that load from other processes falls on all of them alike."""
+def timed_together(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median wall ms of each function, measured in interleaved rounds after one warm-up call each."""
     for fn in fns.values():
         fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            t0 = clock()
+            t0 = time.perf_counter()
             fn()
-            times[name].append((clock() - t0) * 1e3)
+            times[name].append((time.perf_counter() - t0) * 1e3)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def _per_pixel_elementwise(plate: torch.Tensor, screen: torch.Tensor, params: KeyerParams) -> tuple[torch.Tensor, ...]:
-    """Both stages written element by element (the screen broadcast to every pixel, so stage 1 takes
-    its term-by-term path): the form inductor can fuse into one loop, unlike the 1x1 convolution."""
-    screen = screen.expand_as(plate)
-    return finish(plate, screen, screen_matte(plate, screen, params), params)
-
-
-#: The per-pixel key (what NumPy reimplements): one given screen colour, no clean-plate estimate,
-#: no auto core. ``key()`` with these params is one pass of each stage (or one CUDA kernel).
-PER_PIXEL = KeyerParams(screen_color=SCREEN, auto_clean_plate=False, core_depth=0.0)
-
-
-def cpu_table(sizes: list[str], repeat: int, compile_too: bool, clock: Callable[[], float]) -> list[dict]:
-    params = PER_PIXEL
-    rows = []
-    compiled = torch.compile(_per_pixel_elementwise, dynamic=False) if compile_too else None
-    for name in sizes:
-        h, w = SIZES[name]
-        plate = synthetic_plate(h, w)
-        screen = torch.tensor(SCREEN).view(1, 3, 1, 1)
-        plate_np, screen_np = plate.numpy(), screen.numpy()
-        copy_dst = torch.empty_like(plate)
-        fns = {
-            "torch": lambda: key(plate, params),
-            "numpy": lambda: numpy_key(plate_np, screen_np, params),
-            "copy": lambda: copy_dst.copy_(plate),
-        }
-        row = {"size": name, "mb": plate.numel() // 3 * BYTES_PER_PIXEL / 1e6,
-               "copy_mb": 2 * plate.numel() * plate.element_size() / 1e6}
-        if compiled is not None:
-            t0 = time.perf_counter()
-            compiled(plate, screen, params)
-            row["compile_warmup_s"] = time.perf_counter() - t0
-            fns["compiled"] = lambda: compiled(plate, screen, params)
-        row.update({f"{k}_ms": v for k, v in timed_together(fns, repeat, clock).items()})
-        row["default_ms"] = timed_together({"default": lambda: key(plate)}, max(1, repeat // 2), clock)["default"]
-        rows.append(row)
-    return rows
-
-
-def cuda_table(repeat: int) -> list[dict]:
-    from changer.core.device import cupy_status
-
-    usable, reason = cupy_status()
-    params = PER_PIXEL
-    rows = []
-    device = torch.device("cuda")
-    for dtype in (torch.float32, torch.float16):
-        plate = synthetic_plate(*SIZES["2160p"]).to(device, dtype)
-        backends = ["torch"] + (["cupy"] if usable else [])
-        for backend in backends:
-            ms = timed(lambda: key(plate, params, backend=backend), repeat, torch.cuda.synchronize)
-            rows.append({"dtype": str(dtype).replace("torch.", ""), "backend": backend, "ms": ms, "fps": 1e3 / ms})
-    if not usable:
-        print(f"(CuPy kernel not measured: {reason})")
-    return rows
+def measure(size: str, threads: int, repeat: int) -> dict[str, float]:
+    """One row of the table: ms of every column for one size and thread count."""
+    torch.set_num_threads(threads)
+    h, w = SIZES[size]
+    plate = hard_sample("fine strands", 0, (w, h)).plate[None].contiguous()
+    params = KeyerParams()
+    per_pixel = PerPixel(plate, params)
+    kernel = _passes(_pick_backend(plate, "auto"))
+    copy_dst = torch.empty_like(plate)
+    fns = {"kernel": lambda: per_pixel.run(kernel), "torch": lambda: per_pixel.run(TorchPasses),
+           "numpy": per_pixel.numpy, "copy": lambda: copy_dst.copy_(plate), "clone": plate.clone,
+           "full": lambda: key(plate, params)}
+    return timed_together(fns, repeat) | {"backend": kernel.__name__}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--no-compile", action="store_true", help="skip the torch.compile column")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's own choice)")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: process CPU time, for a machine shared with other jobs (use with --threads 1)")
+    parser.add_argument("--sizes", nargs="+", default=["1080p"], choices=list(SIZES))
+    parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
-    print(f"torch {torch.__version__}, numpy {np.__version__}, {torch.get_num_threads()} torch threads, "
-          f"float32, CPU ({torch.backends.cpu.get_cpu_capability()}), {args.clock} clock")
-    rows = cpu_table(args.sizes, args.repeat, not args.no_compile, clock)
-    head = "| size | torch ms | NumPy ms | NumPy/torch | torch GB/s | copy GB/s | copy/torch |"
-    sep = "|---|---:|---:|---:|---:|---:|---:|"
-    if not args.no_compile:
-        head += " compiled ms | compiled GB/s | copy/compiled | compile warm-up s |"
-        sep += "---:|---:|---:|---:|"
-    print(head)
-    print(sep)
-    for r in rows:
-        bw, copy_bw = r["mb"] / r["torch_ms"], r["copy_mb"] / r["copy_ms"]
-        line = (f"| {r['size']} | {r['torch_ms']:.1f} | {r['numpy_ms']:.1f} | {r['numpy_ms'] / r['torch_ms']:.2f}x | "
-                f"{bw:.2f} | {copy_bw:.2f} | {copy_bw / bw:.2f}x |")
-        if "compiled_ms" in r:
-            cbw = r["mb"] / r["compiled_ms"]
-            line += f" {r['compiled_ms']:.1f} | {cbw:.2f} | {copy_bw / cbw:.2f}x | {r['compile_warmup_s']:.1f} |"
-        print(line)
-    print("\nFull default key (picked screen, auto clean plate, auto core), torch: " +
-          ", ".join(f"{r['size']} {r['default_ms']:.0f} ms" for r in rows))
+    print(f"torch {torch.__version__}, numpy {np.__version__}, CPU {torch.backends.cpu.get_cpu_capability()}, "
+          f"{os.cpu_count()} cores; load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print("| size | threads | per-pixel backend | per-pixel ms | eager torch ms | NumPy ms | NumPy / per-pixel | "
+          "copy ms | per-pixel / copy | clone ms | per-pixel / clone | full default key ms |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size in args.sizes:
+        for threads in args.threads:
+            r = measure(size, threads, args.repeat)
+            print(f"| {size} | {threads} | {r['backend'].replace('Passes', '').lower()} | {r['kernel']:.1f} | "
+                  f"{r['torch']:.1f} | {r['numpy']:.1f} | {r['numpy'] / r['kernel']:.1f}x | {r['copy']:.1f} | "
+                  f"{r['kernel'] / r['copy']:.1f}x | {r['clone']:.1f} | {r['kernel'] / r['clone']:.1f}x | "
+                  f"{r['full']:.1f} |")
+    print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"cell grid {grid_size(*SIZES[args.sizes[0]])}")
     if torch.cuda.is_available():
-        print(f"\nCUDA, 3840x2160 ({torch.cuda.get_device_name()}):")
-        print("| dtype | backend | ms | fps |\n|---|---|---:|---:|")
-        for r in cuda_table(args.repeat):
-            print(f"| {r['dtype']} | {r['backend']} | {r['ms']:.2f} | {r['fps']:.0f} |")
+        plate = hard_sample("fine strands", 0, (3840, 2160)).plate[None].cuda()
+        for dtype in (torch.float32, torch.float16):
+            ms = timed_together({"key": lambda: (key(plate.to(dtype)), torch.cuda.synchronize())}, args.repeat)["key"]
+            print(f"CUDA 2160p {str(dtype).replace('torch.', '')}: full key {ms:.2f} ms ({1e3 / ms:.0f} fps)")
     else:
-        print("\nCUDA: no device on this machine; the fused kernel's figures need one.")
+        print("CUDA: no device on this machine; the fused kernel's figures need one.")
 
 
 if __name__ == "__main__":

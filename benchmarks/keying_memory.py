@@ -37,8 +37,12 @@ from pathlib import Path
 
 import torch
 
+from changer.core.color import from_network
 from changer.core.keying import KeyerParams, key
 from changer.core.keying.bands import band_height
+from changer.core.model import build_model
+from changer.core.pipeline import FrameInputs, composite, infer, prepare
+from changer.plugin.params import resolve_params
 
 SIZES = {"1080p": (1080, 1920), "2160p": (2160, 3840), "4320p": (4320, 7680)}
 SCREEN = (0.12, 0.62, 0.16)
@@ -121,11 +125,6 @@ def measure(size: str, banded: bool, threads: int, params: KeyerParams) -> dict:
 
 def measure_pipeline(size: str, threads: int) -> dict:
     """One frame through prepare, infer and composite in this process; MB and seconds."""
-    from changer.core.color import from_network  # noqa: PLC0415  (only this measurement needs them)
-    from changer.core.model import build_model  # noqa: PLC0415
-    from changer.core.pipeline import FrameInputs, composite, infer, prepare  # noqa: PLC0415
-    from changer.plugin.params import resolve_params  # noqa: PLC0415
-
     def frame_of(h: int, w: int) -> FrameInputs:
         y = torch.linspace(-1, 1, h)[:, None]
         x = torch.linspace(-w / h, w / h, w)[None]
@@ -135,7 +134,7 @@ def measure_pipeline(size: str, threads: int) -> dict:
 
     def render(frame: FrameInputs) -> torch.Tensor:
         job = prepare(frame, settings)
-        return composite(frame, job, infer(model, job, settings.tau), settings).rgba
+        return composite(frame, job, infer(model, job, settings), settings).rgba
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

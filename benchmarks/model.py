@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         flops = [flops_per_frame(name, s) / 1e9 for s in (256, 512)]
         print(f"| {name} | {params / 1e6:.2f} M | {flops[0]:.1f} | {flops[1]:.1f} | {get_config(name).size_multiple} |")
     print()
-    print("| config | pass | size | batch | dtype | ms/frame median | ms/frame min | repeats | peak RSS MiB | Δ RSS MiB |")
+    print("| config | pass | size | batch | dtype | ms/frame median | ms/frame min | repeats | peak RSS MiB "
+          "| Δ RSS MiB |")
     print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for case in _cases(args):
         case.update(budget_s=args.budget, max_repeat=args.max_repeat)
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         label = "inference" if case["kind"] == "infer" else f"train step ({unit})"
         print(
             f"| {case['config']} | {label} | {case['size']} | {case['batch']} | {case['dtype']} | "
-            f"{r['median_ms']:.0f} | {r['min_ms']:.0f} | {r['repeats']} | {r['peak_rss_mib']:.0f} | {r['delta_rss_mib']:.0f} |",
+            f"{r['median_ms']:.0f} | {r['min_ms']:.0f} | {r['repeats']} | {r['peak_rss_mib']:.0f} "
+            f"| {r['delta_rss_mib']:.0f} |",
             flush=True,
         )
     print()

@@ -17,7 +17,8 @@ def rgb_to_hsv(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     value, arg = rgb.max(dim=1, keepdim=True)
     chroma = value - rgb.min(dim=1, keepdim=True).values
     safe = chroma.clamp_min(1e-8)
-    hue = torch.where(arg == 0, ((g - b) / safe) % 6.0, torch.where(arg == 1, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
+    hue = torch.where(arg == 0, ((g - b) / safe) % 6.0,
+                      torch.where(arg == 1, (b - r) / safe + 2.0, (r - g) / safe + 4.0))
     hue = torch.where(chroma > 0, hue * 60.0, torch.zeros_like(hue))
     saturation = torch.where(value > 0, chroma / value.clamp_min(1e-8), torch.zeros_like(value))
     return hue, saturation, value

@@ -23,20 +23,19 @@ from pathlib import Path
 import torch
 
 from changer.core.errors import WeightsError
-from changer.plugin.demo_shot import DemoShot, make_demo_shot, size_text
+from changer.core.model import build_model
+from changer.core.model.weights_io import save_weights
 from changer.plugin.hosts import batch
 from changer.plugin.hosts.batch import REPORTED_STAGES
 from changer.plugin.hosts.options import RenderOptions
 from changer.plugin.models import resolve_weights
+from changer.training.studio.shot import DemoShot, make_demo_shot, size_text
 
 
 def _weights(folder: Path, given: str) -> tuple[Path, str]:
     try:
         return resolve_weights(given), "shipped/given"
     except WeightsError:
-        from changer.core.model import build_model  # noqa: PLC0415
-        from changer.core.model.weights_io import save_weights  # noqa: PLC0415
-
         torch.manual_seed(0)
         path = save_weights(build_model("small"), folder / "random-small.safetensors", training_data="benchmark")
         return path, "random 'small' (shipped weights absent)"
@@ -58,9 +57,9 @@ def main() -> int:
     weights, kind = _weights(folder, args.weights)
     start = time.perf_counter()
     if args.reuse_shot and (folder / "shot" / f"target.{args.frames:04d}.exr").is_file():
-        shot = DemoShot(*(str(folder / "shot" / f"{stem}.####.exr") for stem in
-                          ("target", "source", "target_matte", "source_matte")), str(folder / "shot" / "background.exr"),
-                        (1, args.frames))
+        stems = ("target", "source", "target_matte", "source_matte")
+        shot = DemoShot(*(str(folder / "shot" / f"{stem}.####.exr") for stem in stems),
+                        str(folder / "shot" / "background.exr"), (1, args.frames))
         print(f"shot: reusing {folder / 'shot'}")
     else:
         shot = make_demo_shot(folder / "shot", args.frames, size)
@@ -70,7 +69,8 @@ def main() -> int:
     rows = []
     for workers in (int(w) for w in args.workers.split(",")):
         options = RenderOptions(
-            frames=f"1-{args.frames}", target=shot.target, source=shot.source, target_matte=shot.target_matte, source_matte=shot.source_matte,
+            frames=f"1-{args.frames}", target=shot.target, source=shot.source, target_matte=shot.target_matte,
+            source_matte=shot.source_matte,
             background=shot.background, out=str(folder / f"render-w{workers}" / "comp.####.exr"),
             sets=(f"weights={weights}", *args.sets), workers=workers, overwrite=True,
         )

@@ -3,15 +3,19 @@
 Drives the real window (offscreen Qt unless a display is set) over the demo shot written as EXR: a
 param is changed through its generated control (spin box), and the clock stops when the window has
 painted the image of that request (render thread, caches, display transform and QImage included).
-Every trial uses a new value, so nothing is answered from the frame cache.
+Every trial uses a new value, so nothing is answered from a cached composite. The panel renders
+through the effect's stage cache (``changer.plugin.render_cache``):
 
-* keyer-only: ``clip_black`` (stage "comp"): the cached network output is re-composited.
-* τ: the network runs again on the cached prepared job, then the composite.
-* baseline, measured in the same run: the whole pipeline from the loaded frame for every change
-  (``prepare`` + ``infer`` + ``composite``), what a panel without stage caches would have to do.
+* keyer-only: ``clip_black`` (stage "comp"): the plate is keyed again against its cached screen and
+  the cached network output is re-composited.
+* τ (stage "infer"): the network runs again on the cached prepared job, then the composite (with the
+  cached key of the plate).
+* baseline, measured in the same run: the effect without a cache for every change (the clips read
+  and every stage run), what a panel without stage caches would have to do.
 
-Rows for proxy scales show what the "Proxy" menu buys. Weights: the shipped ones if found, else a
-seeded untrained "small" model (the same network, so the same cost).
+Rows for proxy scales show what the "Proxy" menu (the OpenFX render scale) buys. Weights: the
+shipped ones if found, else a seeded untrained "small" model (the same network, so the same cost).
+The machine's load average is printed before and after: on a shared machine it moves the figures.
 
     python benchmarks/review.py [--size 1280x720] [--repeat 5] [--proxies 1 0.5 0.25] [--threads N]
 """
@@ -28,21 +32,28 @@ from pathlib import Path
 
 import torch
 
+from changer.core.errors import WeightsError
+from changer.core.model import build_model
+from changer.core.model.weights_io import save_weights
+from changer.plugin.effect import HeadBlendEffect
+from changer.plugin.hosts.options import RenderOptions
+from changer.plugin.models import resolve_weights
+from changer.training.studio.shot import make_demo_shot, size_text
+from changer.ui.app import application
+from changer.ui.session import ReviewSession
+from changer.ui.window import ReviewWindow
+
 AIMS_MS = {"keyer-only": 150.0, "tau": 600.0}
 
 
 def weights_for(folder: Path) -> tuple[str, str]:
     """(path, description) of the weights to time."""
-    from changer.core.errors import WeightsError  # noqa: PLC0415
-    from changer.core.model import build_model  # noqa: PLC0415
-    from changer.core.model.weights_io import save_weights  # noqa: PLC0415
-    from changer.plugin.models import resolve_weights  # noqa: PLC0415
-
     try:
         return str(resolve_weights()), "shipped"
     except WeightsError:
         torch.manual_seed(0)
-        path = save_weights(build_model("small"), folder / "random-small.safetensors", training_data="random init (benchmark)")
+        path = save_weights(build_model("small"), folder / "random-small.safetensors",
+                            training_data="random init (benchmark)")
         return str(path), "untrained 'small' (shipped weights not found)"
 
 
@@ -71,20 +82,18 @@ def change(app, window, name: str, value: float) -> float:
 
 
 def baseline_ms(session, frame: int, params, scale: float, repeat: int) -> list[float]:
-    """The whole pipeline per change (no stage caches), from loaded pixels."""
-    from changer.core.pipeline import composite, infer, prepare  # noqa: PLC0415
-
-    loaded = session.model(params)
-    pixels = session.load_inputs(frame, scale)
+    """The effect per change without a stage cache: the clips read and every stage run."""
     times = []
     for index in range(repeat):
-        settings = params.replace(tau=0.3 + 0.01 * index).frame_settings(scale)
+        effect = HeadBlendEffect("general", params.replace(tau=0.3 + 0.01 * index))
         start = time.perf_counter()
-        job = prepare(pixels, settings)
-        output = infer(loaded.model, job, settings.tau)
-        composite(pixels, job, output, settings)
+        effect.render_stages(session.source, frame, scale)
         times.append(1e3 * (time.perf_counter() - start))
     return times
+
+
+def load_text() -> str:
+    return "load average {:.2f} {:.2f} {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,12 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from changer.plugin.demo_shot import make_demo_shot, size_text  # noqa: PLC0415
-    from changer.plugin.hosts.options import RenderOptions  # noqa: PLC0415
-    from changer.ui.app import application  # noqa: PLC0415
-    from changer.ui.session import ReviewSession  # noqa: PLC0415
-    from changer.ui.window import ReviewWindow  # noqa: PLC0415
-
     width, height = size_text(args.size)
     folder = Path(tempfile.mkdtemp(prefix="changer-review-bench-"))
     shot = make_demo_shot(folder / "shot", 1, (width, height))
@@ -114,27 +117,28 @@ def main(argv: list[str] | None = None) -> int:
                             sets=(f"weights={weights}", "device=cpu"))
     session = ReviewSession(options)
     app = application()
-    print(f"review latency at {width}x{height}, CPU ({torch.get_num_threads()} torch threads, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}), network {session.params['network_resolution']} px, "
-          f"weights: {described}; median of {args.repeat} (min-max)")
-    print(f"{'change':12} {'proxy':>6} {'median ms':>10} {'min-max ms':>14} {'aim ms':>7} {'network runs':>13} "
-          f"{'stages of the last (ms)':>30}")
+    print(f"review latency at {width}x{height}, CPU ({torch.get_num_threads()} torch threads, {os.cpu_count()} cores), "
+          f"network {session.params['network_resolution']} px, weights: {described}; median of {args.repeat} (min-max)")
+    print(f"before: {load_text()}")
+    print(f"{'change':12} {'proxy':>6} {'median ms':>10} {'min-max ms':>14} {'aim ms':>7} {'re-ran':>8}  "
+          "products made for the last (ms)")
     for scale in args.proxies:
         window = ReviewWindow(session, proxy=scale)
         window.show()
         wait_shown(app, window)
         for name, key in (("clip_black", "keyer-only"), ("tau", "tau")):
             change(app, window, name, 0.011 if name == "clip_black" else 0.45)  # warm-up
-            runs = session.network_runs
             times = [change(app, window, name, (0.02 if name == "clip_black" else 0.3) + 0.013 * index)
                      for index in range(args.repeat)]
-            stages = ", ".join(f"{stage} {1e3 * s:.0f}" for stage, s in window.reply.rendered.timings.items())
+            rendered = window.reply.rendered
+            made = ", ".join(f"{product} {1e3 * s:.0f}" for product, s in rendered.seconds.items())
             print(f"{key:12} {scale:>6g} {statistics.median(times):>10.0f} {min(times):>6.0f}-{max(times):<7.0f} "
-                  f"{AIMS_MS[key]:>7.0f} {session.network_runs - runs:>13} {stages:>30}")
+                  f"{AIMS_MS[key]:>7.0f} {rendered.stage:>8}  {made}")
         base = baseline_ms(session, session.frames[0], window.params, scale, args.repeat)
         print(f"{'no cache':12} {scale:>6g} {statistics.median(base):>10.0f} {min(base):>6.0f}-{max(base):<7.0f} "
-              f"{'':>7} {args.repeat:>13} {'prepare+infer+composite':>30}")
+              f"{'':>7} {'all':>8}  read + prepare + infer + comp (no display)")
         window.close()
+    print(f"after: {load_text()}")
     return 0
 
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import torch
 
 from . import masks
+from .checks import check_shape
 from .errors import ParamError
 from .keying import CANONICAL_GREEN
 
@@ -50,15 +51,11 @@ def canonical_green(like: torch.Tensor) -> torch.Tensor:
 
 def _check_inputs(images: dict[str, torch.Tensor], mattes: dict[str, torch.Tensor]) -> None:
     ref_name, ref = next(iter(images.items()))
-    if ref.dim() != 4 or ref.shape[1] != 3:
-        raise ParamError(f"{ref_name}: expected an (N,3,H,W) image, got shape {tuple(ref.shape)}")
-    n, _, h, w = ref.shape
+    dims = check_shape(ref, "N 3 H W", ref_name)
     for name, img in images.items():
-        if tuple(img.shape) != (n, 3, h, w):
-            raise ParamError(f"{name}: expected shape {(n, 3, h, w)} like {ref_name}, got {tuple(img.shape)}")
+        check_shape(img, "N 3 H W", f"{name} (like {ref_name})", dims)
     for name, m in mattes.items():
-        if tuple(m.shape) != (n, 1, h, w):
-            raise ParamError(f"{name}: expected a matte of shape {(n, 1, h, w)} like {ref_name}, got {tuple(m.shape)}")
+        check_shape(m, "N 1 H W", f"{name} (like {ref_name})", dims)
 
 
 def build_inputs(

@@ -41,7 +41,7 @@ def cupy_status() -> tuple[bool, str]:
     if not torch.cuda.is_available():
         return False, "no CUDA device"
     try:
-        import cupy  # noqa: PLC0415  (lazy on purpose: heavy, CUDA-only)
+        import cupy  # lazy on purpose: heavy, CUDA-only
     except ImportError:
         return False, "cupy not installed (pip install 'changer[cuda]')"
     try:

@@ -45,3 +45,12 @@ class ParamError(ChangerError):
 
 class WeightsError(ChangerError):
     """Model weights are missing, corrupt or do not match their config."""
+
+
+class ContractError(ValueError):
+    """A caller broke a function's contract (a tensor of the wrong shape, rank or dtype).
+
+    A programming error, not a user mistake: it is deliberately *not* a :class:`ChangerError`, so the
+    CLI shows its traceback instead of one line that would read as bad input. User input is checked
+    at the edge (files, params) before it reaches a function that raises this.
+    """

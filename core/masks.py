@@ -1,5 +1,5 @@
-"""Matte tools: threshold, grow/shrink, feather, hole filling, set operations, the network crop box
-and paste-back.
+"""Matte tools: threshold, grow/shrink, feather, push-pull fill, set operations, the network crop box
+and its seam weight.
 
 Every function takes mattes as (N,1,H,W) float tensors in [0,1] on any device and returns tensors of
 the same device and dtype. All of them are deterministic (no atomics, no random state), so a frame
@@ -16,7 +16,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .errors import ParamError
+from .checks import check_shape
+from .errors import ContractError, ParamError
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,8 @@ class Box(NamedTuple):
 
 
 def check_matte(matte: torch.Tensor, name: str = "matte") -> None:
-    """Raise a ParamError unless ``matte`` is a floating (N,1,H,W) tensor."""
-    if not isinstance(matte, torch.Tensor):
-        raise ParamError(f"{name}: expected a torch tensor, got {type(matte).__name__}")
-    if matte.ndim != 4 or matte.shape[1] != 1:
-        raise ParamError(f"{name}: expected shape (N,1,H,W), got {tuple(matte.shape)}")
-    if not matte.is_floating_point():
-        raise ParamError(f"{name}: expected a floating-point matte, got {matte.dtype}")
+    """Raise a ContractError unless ``matte`` is a floating (N,1,H,W) tensor."""
+    check_shape(matte, "N 1 H W", name, floating=True)
 
 
 def _check_int(name: str, value: int, minimum: int) -> None:
@@ -74,9 +70,14 @@ def threshold(matte: torch.Tensor, value: float, name: str = "matte") -> torch.T
 def _sliding_max(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
     """Max over a window of 2*radius+1 along ``dim`` (3 or 2), ignoring out-of-frame samples."""
     if radius < _VAN_HERK_MIN_RADIUS:
-        kernel = (1, 2 * radius + 1) if dim == 3 else (2 * radius + 1, 1)
-        pad = (0, radius) if dim == 3 else (radius, 0)
-        return F.max_pool2d(x, kernel, stride=1, padding=pad)
+        # Shifted maxima, in place: several times faster on the CPU than max_pool2d with a 1D window.
+        length = x.shape[dim]
+        out = x.clone()
+        for d in range(1, min(radius, length - 1) + 1):
+            head, tail = out.narrow(dim, 0, length - d), out.narrow(dim, d, length - d)
+            torch.maximum(head, x.narrow(dim, d, length - d), out=head)
+            torch.maximum(tail, x.narrow(dim, 0, length - d), out=tail)
+        return out
     # van Herk/Gil-Werman: split the padded line into blocks of k; a window spans at most two
     # blocks, so max = max(suffix-max of one block, prefix-max of the next).
     k = 2 * radius + 1
@@ -200,7 +201,7 @@ def pyramid_fill(vw: torch.Tensor, w: torch.Tensor, fallback: torch.Tensor) -> t
     return est
 
 
-def _bilinear_taps(out_size: int, in_size: int, index: torch.Tensor,
+def bilinear_taps(out_size: int, in_size: int, index: torch.Tensor,
                    dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Source indices and weights of output ``index`` for a bilinear resize (half-pixel centres, as
     ``F.interpolate(align_corners=False)``), from the index alone: the same for every band."""
@@ -223,67 +224,18 @@ def upsample_rows(coarse: torch.Tensor, size: tuple[int, int], rows: torch.Tenso
     height, width = size
     h, w = coarse.shape[-2:]
     cols = torch.arange(width, device=coarse.device) if cols is None else cols
-    r0, r1, a0, a1 = _bilinear_taps(height, h, rows, coarse.dtype)
-    c0, c1, b0, b1 = _bilinear_taps(width, w, cols, coarse.dtype)
+    r0, r1, a0, a1 = bilinear_taps(height, h, rows, coarse.dtype)
+    c0, c1, b0, b1 = bilinear_taps(width, w, cols, coarse.dtype)
     lo, hi = int(r0.min()), int(r1.max()) + 1
     part = coarse[..., lo:hi, :]
     wide = part[..., c0] * b0 + part[..., c1] * b1
     return wide[..., r0 - lo, :] * a0[:, None] + wide[..., r1 - lo, :] * a1[:, None]
 
 
-def fill_holes(matte: torch.Tensor, max_area: int, level: float = 0.5) -> torch.Tensor:
-    """Fill enclosed holes of at most ``max_area`` pixels (4-connected, below ``level``) with 1.
-
-    A hole is a region below ``level`` that does not touch the frame border. Regions are labelled by
-    hooking each label tree onto its smallest neighbouring tree and compressing paths (the
-    Shiloach-Vishkin scheme), so the number of passes grows with log(size), not with the length of
-    the winding paths that hair and lace make.
-    """
-    check_matte(matte)
-    _check_int("fill holes max area", max_area, 0)
-    _check_number("fill holes level", level, 0.0, 1.0)
-    if max_area == 0:
-        return matte
-    n, _, h, w = matte.shape
-    hole = (matte < level)[:, 0]
-    big = n * h * w  # label of non-hole pixels, and the sentinel entry at the end of `parent`
-    index = torch.arange(big, device=matte.device).view(n, h, w)
-    parent = torch.cat([torch.where(hole, index, big).flatten(), index.new_full((1,), big)])
-    passes = 0
-    while True:
-        passes += 1
-        labels = parent[:-1].view(n, h, w)
-        nb = labels.clone()
-        nb[:, 1:] = torch.minimum(nb[:, 1:], labels[:, :-1])
-        nb[:, :-1] = torch.minimum(nb[:, :-1], labels[:, 1:])
-        nb[:, :, 1:] = torch.minimum(nb[:, :, 1:], labels[:, :, :-1])
-        nb[:, :, :-1] = torch.minimum(nb[:, :, :-1], labels[:, :, 1:])
-        hooked = parent.scatter_reduce(0, labels[hole], nb[hole], reduce="amin")
-        while True:  # compress: every entry points at its root
-            jumped = hooked[hooked]
-            if torch.equal(jumped, hooked):
-                break
-            hooked = jumped
-        if torch.equal(hooked, parent):
-            break
-        parent = hooked
-    log.debug("fill_holes: labelled %dx%dx%d in %d passes", n, h, w, passes)
-    labels = parent[:-1]
-    area = torch.bincount(labels, minlength=big + 1)
-    labels = labels.view(n, h, w)
-    border = torch.cat([labels[:, 0], labels[:, -1], labels[:, :, 0], labels[:, :, -1]], dim=1).flatten()
-    touches = torch.zeros(big + 1, dtype=torch.bool, device=matte.device)
-    touches[border] = True
-    small = (area <= max_area) & ~touches
-    small[big] = False
-    fill = small[labels].unsqueeze(1)
-    return torch.where(fill, torch.ones_like(matte), matte)
-
-
 def union(*mattes: torch.Tensor) -> torch.Tensor:
     """Pixelwise maximum (``M_union = M_T ∪ M_S``)."""
     if not mattes:
-        raise ParamError("union: expected at least one matte")
+        raise ContractError("union: expected at least one matte")
     for i, m in enumerate(mattes):
         check_matte(m, f"union matte {i}")
     _same_shape(mattes, "union")
@@ -305,7 +257,7 @@ def difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def _same_shape(mattes: tuple[torch.Tensor, ...], what: str) -> None:
     shapes = {tuple(m.shape) for m in mattes}
     if len(shapes) > 1:
-        raise ParamError(f"{what}: mattes must have the same shape, got {sorted(shapes)}")
+        raise ContractError(f"{what}: mattes must have the same shape, got {sorted(shapes)}")
 
 
 def bounding_box(matte: torch.Tensor, pad: int = 0, aspect: float | None = None,
@@ -381,30 +333,3 @@ def seam_weight(box: Box, frame_size: tuple[int, int], width: float, like: torch
     wy = ramp(box.height, box.y0 > 0, box.y1 < h_frame)
     wx = ramp(box.width, box.x0 > 0, box.x1 < w_frame)
     return (wy[:, None] * wx[None, :])[None, None]
-
-
-def paste_back(frame: torch.Tensor, patch: torch.Tensor, box: Box, seam: float = 0.0,
-               matte: torch.Tensor | None = None) -> torch.Tensor:
-    """Composite ``patch`` (the processed crop, (N,C,h,w)) into a copy of ``frame`` at ``box``.
-
-    Inside the box the weight is the seam ramp (see :func:`seam_weight`), times ``matte`` when given
-    ((N,1,h,w), e.g. the edited region); outside the box the result is ``frame`` bit for bit.
-    """
-    if frame.ndim != 4 or patch.ndim != 4:
-        raise ParamError(f"paste_back: expected (N,C,H,W) frame and patch, got {tuple(frame.shape)} and {tuple(patch.shape)}")
-    n, c, h, w = frame.shape
-    if not (0 <= box.x0 < box.x1 <= w and 0 <= box.y0 < box.y1 <= h):
-        raise ParamError(f"paste_back: box {tuple(box)} is not inside the {w}x{h} frame")
-    if patch.shape != (n, c, box.height, box.width):
-        raise ParamError(f"paste_back: patch shape {tuple(patch.shape)} does not match the box: expected "
-                         f"{(n, c, box.height, box.width)}")
-    weight = seam_weight(box, (h, w), seam, patch)
-    if matte is not None:
-        check_matte(matte, "paste_back matte")
-        if matte.shape[0] not in (1, n) or matte.shape[-2:] != patch.shape[-2:]:
-            raise ParamError(f"paste_back matte: expected shape ({n},1,{box.height},{box.width}), got {tuple(matte.shape)}")
-        weight = weight * matte
-    out = frame.clone()
-    region = crop(out, box)
-    region.copy_(torch.lerp(region, patch.to(frame.dtype), weight.to(frame.dtype)))
-    return out

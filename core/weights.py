@@ -92,7 +92,8 @@ def read_card(weights_path: Path) -> dict[str, Any]:
         raise WeightsError(f"{path}: not a CHANGER weights card (expected \"format\": \"{CARD_FORMAT}\")")
     if card.get("format_version") != CARD_FORMAT_VERSION:
         raise WeightsError(
-            f"{path}: card format version {card.get('format_version')!r}, this CHANGER reads version {CARD_FORMAT_VERSION}"
+            f"{path}: card format version {card.get('format_version')!r}, "
+            f"this CHANGER reads version {CARD_FORMAT_VERSION}"
         )
     missing = [k for k in CARD_KEYS if k not in card]
     if missing:

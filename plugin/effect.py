@@ -5,6 +5,15 @@ A host adapter (the batch host, the review panel, a C++ OFX shim, Nuke) implemen
 ``kOfxActionDescribe``, ``kOfxImageEffectActionGetRegionOfDefinition`` and so on. The effect keeps no
 per-frame state: its params and the shared :class:`~changer.plugin.models.ModelCache` are all it has.
 
+:meth:`HeadBlendEffect.render` is the one render driver: every host renders through it. It runs the
+pipeline's stages, ``prepare`` -> ``infer`` -> ``comp``, and looks each product up first in the host's
+:class:`~changer.plugin.render_cache.RenderCache` when it passes one (an interactive host; the batch
+host passes none). A param declares the stage it invalidates (:mod:`.params`), so the cache keys follow
+from the params. The comp stage keeps three products of its own, each keyed by what it reads: the
+plate's screen (screen settings), its artist key (keyer knobs) and the network's result placed at plate
+resolution (the network output and the seam); a keyer knob re-keys the plate against the cached
+screen and re-composites.
+
 * No tiles: the network needs the whole crop, so every region of interest is the clip's full region
   of definition and a render produces the full frame (a smaller window is cut from it).
 * Render scale: ``spatial`` params (grow, feather, seam, neck margin, the keyer's pixel sizes) are in
@@ -15,21 +24,49 @@ per-frame state: its params and the shared :class:`~changer.plugin.models.ModelC
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import NamedTuple, Protocol
+from time import perf_counter
+from typing import Any, NamedTuple, Protocol
 
 import torch
 
 from changer.core.errors import ParamError
-from changer.core.pipeline import FrameInputs, FrameResult, empty_mattes, passthrough_result, render_frame
+from changer.core.model import ChangerNet, ChangerOutput
+from changer.core.pipeline import (
+    FrameInputs,
+    FrameResult,
+    FrameSettings,
+    NetworkJob,
+    PlateKey,
+    composite,
+    empty_mattes,
+    infer,
+    key_plate,
+    passthrough_result,
+    place,
+    plate_screen,
+    prepare,
+)
 
 from .descriptor import ContextDescriptor, EffectDescriptor, context_descriptor
 from .models import MODELS, LoadedModel, ModelCache
-from .params import ParamValues, resolve_params
+from .params import KEYER_PARAMS, NETWORK_KEYER_PARAMS, ParamValues, resolve_params
+from .render_cache import MISSING, RenderCache
 
 log = logging.getLogger(__name__)
+
+#: Render stages in order; :attr:`StagedRender.stage` names the earliest that ran, or "cached".
+STAGES = ("prepare", "infer", "comp")
+#: Params besides the keyer's that the plate's screen and its artist key read.
+_SETUP = ("device", "ocio_config", "working_space")
+SCREEN_PARAMS = (*NETWORK_KEYER_PARAMS, *_SETUP)
+PLATE_KEY_PARAMS = (*KEYER_PARAMS, *_SETUP)
+#: The one param the network's result at plate resolution reads besides the network's stages.
+_SEAM = ("seam_feather",)
 
 
 class Rect(NamedTuple):
@@ -70,6 +107,34 @@ class ClipPreferences:
     output_components: str = "RGBA"
     pixel_depth: str = "float"
     colour_managed: tuple[tuple[str, bool], ...] = ()  #: (clip name, gets a colour transform)
+
+
+class RenderAborted(Exception):
+    """The host asked a render to stop (OpenFX's abort); it stopped before a stage, keeping what it cached."""
+
+
+@dataclass
+class StagedRender:
+    """One frame through the effect's stages: each stage's product and which stages ran.
+
+    ``stage`` is the earliest stage that ran ("prepare", "infer", "comp"), or "cached" when every
+    product came from the cache; ``seconds`` holds the own time of each product made by this render
+    (``inputs``: reading the clips; ``place``, ``screen`` and ``plate``: parts of the comp stage).
+    ``inputs`` is None only when a clip the render needs is not connected (pass-through).
+    """
+
+    inputs: FrameInputs | None
+    job: NetworkJob | None
+    output: ChangerOutput | None
+    result: FrameResult
+    stage: str
+    seconds: dict[str, float]
+    query_patch: int | None = None
+
+    def cpu(self) -> StagedRender:
+        """Every tensor moved to the CPU (a no-op for CPU renders)."""
+        return replace(self, inputs=_cpu(self.inputs), job=_cpu(self.job), output=_cpu(self.output),
+                       result=_cpu(self.result))
 
 
 @dataclass(frozen=True)
@@ -176,19 +241,118 @@ class HeadBlendEffect:
         self._loaded = None
 
     def render(self, source: ClipSource, time: float, window: Rect | None = None,
-               render_scale: float | tuple[float, float] = 1.0) -> FrameResult:
-        """Render the full frame at ``render_scale`` (spatial params scaled) and cut ``window`` from it."""
-        scale = _scale(render_scale)
-        if self._unconnected(source):
-            result = passthrough_result(source.fetch(self._name("target"), time, scale)[:3])
-        else:
-            frame = self.frame_inputs(source, time, scale)
-            loaded = self._loaded or self.models.get(self.params["weights"], self.params["device"])
-            settings = self.params.frame_settings(scale)
-            with loaded.lock:
-                result = render_frame(loaded.model, frame, settings)
+               render_scale: float | tuple[float, float] = 1.0, cache: RenderCache | None = None) -> FrameResult:
+        """Render the full frame at ``render_scale`` (spatial params scaled) on the CPU and cut ``window``
+        from it; stage products are looked up in, and added to, ``cache`` when given."""
+        result = _cpu(self.render_stages(source, time, render_scale, cache).result)
         rod = self.get_region_of_definition(source, time)
-        return result if window is None else _cut(result, window, rod, scale)
+        return result if window is None else _cut(result, window, rod, _scale(render_scale))
+
+    def render_stages(self, source: ClipSource, time: float, render_scale: float | tuple[float, float] = 1.0,
+                      cache: RenderCache | None = None, query: tuple[float, float] | None = None,
+                      abort: Callable[[], bool] = lambda: False) -> StagedRender:
+        """The render driver: every stage, each from ``cache`` when it holds it, on the model's device.
+
+        ``query`` (u, v in [0, 1] across the network crop) asks FPAT's attention for the patch there.
+        ``abort`` is asked before each stage that must run; True raises :class:`RenderAborted`.
+        """
+        scale = _scale(render_scale)
+        run = _Run(cache, abort)
+        if self._unconnected(source):
+            plate = source.fetch(self._name("target"), time, scale)[:3]
+            return StagedRender(None, None, None, passthrough_result(plate), "prepare", {})
+        loaded = self._loaded or self.models.get(self.params["weights"], self.params["device"])
+        params, at = self.params, (time, scale)
+        frame = run.stage("inputs", (*at, str(loaded.device)),
+                          lambda: self.frame_inputs(source, time, scale).to(loaded.device))
+        patch = None if query is None else query_patch(loaded.model, params["network_resolution"], query)
+        settings = params.frame_settings(scale, patch)
+        job = run.stage("prepare", (*at, params.stage_digest("prepare")), lambda: prepare(frame, settings))
+        if job is None:
+            return run.done(frame, None, None, passthrough_result(frame.target), patch)
+        output = run.stage("infer", (*at, params.stage_digest("infer"), patch),
+                           lambda: _infer(loaded, job, settings))
+
+        def comp() -> FrameResult:
+            placement = run.stage("place", (*at, params.stage_digest("infer"), patch, params.digest_of(_SEAM)),
+                                  lambda: place(frame, job, output, settings))
+            result = composite(frame, job, output, settings, self._plate_key(run, frame, settings, at), placement)
+            result.timings["network"] = run.seconds.get("infer", 0.0)
+            return result
+
+        result = run.stage("comp", (*at, params.stage_digest("comp"), patch), comp)
+        return run.done(frame, job, output, result, patch)
+
+    def _plate_key(self, run: _Run, frame: FrameInputs, settings: FrameSettings, at: tuple) -> PlateKey:
+        """The artist's key of the plate; its screen depends on the screen settings only, so a keyer
+        knob re-keys against the cached screen."""
+        params = self.params
+        screen = run.stage("screen", (*at, params.digest_of(SCREEN_PARAMS)), lambda: plate_screen(frame, settings))
+        return run.stage("plate", (*at, params.digest_of(PLATE_KEY_PARAMS)), lambda: key_plate(screen, settings))
+
+
+def query_patch(model: ChangerNet, resolution: int, query: tuple[float, float]) -> int:
+    """Row-major index of the FPAT patch at ``query`` (u, v in [0, 1] across the network crop), so
+    that it stays on the same spot of the head when the crop or the network resolution changes."""
+    rows, cols = model.patch_grid(resolution, resolution)
+    u, v = query
+    return min(max(int(v * rows), 0), rows - 1) * cols + min(max(int(u * cols), 0), cols - 1)
+
+
+def _infer(loaded: LoadedModel, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:
+    with loaded.lock:  # a model runs one frame at a time
+        return infer(loaded.model, job, settings)
+
+
+class _Run:
+    """One render's walk through the stages: cache look-ups, abort checks and each product's own time."""
+
+    #: The stage each cached product belongs to (the plate's screen and key are part of the comp stage).
+    STAGE_OF = {"inputs": None, "prepare": "prepare", "infer": "infer", "place": "comp", "screen": "comp",
+                "plate": "comp", "comp": "comp"}
+
+    def __init__(self, cache: RenderCache | None, abort: Callable[[], bool]) -> None:
+        self.cache = cache
+        self.abort = abort
+        self.seconds: dict[str, float] = {}
+        self._nested = 0.0
+
+    def stage(self, name: str, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The product ``name`` for ``key``: from the cache, else made (and cached)."""
+        if self.cache is not None:
+            value = self.cache.get(name, key)
+            if value is not MISSING:
+                return value
+        if self.abort():
+            raise RenderAborted(f"render aborted before {name}")
+        outer, self._nested = self._nested, 0.0
+        start = perf_counter()
+        value = make()
+        elapsed = perf_counter() - start
+        self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - self._nested  # products made inside not twice
+        self._nested = outer + elapsed
+        if self.cache is not None:
+            self.cache.put(name, key, value)
+        return value
+
+    def done(self, frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput | None, result: FrameResult,
+             patch: int | None) -> StagedRender:
+        ran = {self.STAGE_OF[name] for name in self.seconds}
+        stage = next((name for name in STAGES if name in ran), "cached")
+        return StagedRender(frame, job, output, result, stage, dict(self.seconds), patch if job else None)
+
+
+def _cpu(value: Any) -> Any:
+    """``value`` with every tensor moved to the CPU (dataclasses, named tuples, dicts)."""
+    if isinstance(value, torch.Tensor):
+        return value.to("cpu")
+    if isinstance(value, dict):
+        return {k: _cpu(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_cpu(v) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: _cpu(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init})
+    return value
 
 
 def _cut(result: FrameResult, window: Rect, rod: Rect, scale: float) -> FrameResult:

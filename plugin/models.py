@@ -18,6 +18,7 @@ import torch
 from changer.core.device import pick_device
 from changer.core.errors import WeightsError
 from changer.core.model import ChangerNet
+from changer.core.model.weights_io import load_weights
 from changer.core.weights import SHIPPED_WEIGHTS_DIR, WEIGHTS_ENV, find_weights
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,6 @@ class ModelCache:
 
     def get(self, weights: str | Path = "", device: str = "auto") -> LoadedModel:
         """The model for ``device`` with ``weights`` (see :func:`resolve_weights`), loading it if needed."""
-        from changer.core.model.weights_io import load_weights  # noqa: PLC0415  (safetensors only when rendering)
-
         path = resolve_weights(weights).resolve()
         target = pick_device(device)
         with self._lock:

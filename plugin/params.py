@@ -5,29 +5,29 @@ The OpenFX-shaped description (:mod:`.descriptor`), the batch CLI (``--set key=v
 keyer's parameters are taken from :func:`changer.core.keying.param_specs` and wrapped, never
 re-typed, so a knob added to the keyer appears everywhere.
 
-Every param says which render ``stage`` a change invalidates:
+Every param says which render ``stage`` a change invalidates (that stage and every later one); the
+stages are the cache boundaries of :meth:`changer.plugin.effect.HeadBlendEffect.render`:
 
-* ``network``: the network input changes (mattes, crop, network resolution, τ, the screen settings
-  the network's ``I_T^green`` is keyed with, device, weights, colour), so the network must run again;
+* ``prepare``: the network's inputs change (mattes, crop, network resolution, the screen settings the
+  network's ``I_T^green`` is keyed with, device, colour), so everything runs again;
+* ``infer``: only the network's output changes (τ, the weights): the prepared inputs are reused;
 * ``comp``: only the composite changes (the artist's keyer settings for the final matte of the plate
-  and the key of ``Y``, output, seam), so a cached network output can be re-composited.
+  and the key of ``Y``, output, seam), so a cached network output is re-composited.
 
 ``spatial`` params are in pixels at full scale: a host rendering at an OpenFX render scale multiplies
 them by it (:meth:`ParamValues.frame_settings`). Validation never clamps: an out-of-range value is a
 :class:`ParamError` naming the param, the value and the range; an unknown name lists the closest
-valid ones. ``python -m changer.plugin.params --markdown`` prints the README table.
+valid ones. ``changer params --markdown`` prints the params table.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import difflib
 import hashlib
 import json
 import math
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,10 +37,10 @@ from changer.core.keying import KeyerParams, param_specs
 from changer.core.pipeline import FrameSettings, MatteSettings
 
 PARAM_TYPES = ("float", "int", "bool", "choice", "string", "path", "rgb")
-STAGES = ("network", "comp")
+STAGES = ("prepare", "infer", "comp")
 PAGES = ("Head Blend", "Mattes", "Keyer", "Output", "Setup")
 #: Keyer params that the network's input ``I_T^green`` is keyed with (everything else at its
-#: default: the network was trained on plates normalised that way). They are network-stage params.
+#: default: the network was trained on plates normalised that way). They are prepare-stage params.
 NETWORK_KEYER_PARAMS = ("screen_type", "screen_color", "auto_clean_plate")
 #: Keyer params measured in pixels (scaled by the render scale).
 SPATIAL_KEYER_PARAMS = ("matte_grow", "edge_softness", "core_depth")
@@ -167,7 +167,7 @@ def _keyer_params() -> list[Param]:
         params.append(Param(
             name=spec.name, type=kind, default=spec.default, label=spec.label,
             hint=spec.hint + (" Also used to key the network's input." if network else ""),
-            page="Keyer", stage="network" if network else "comp", minimum=spec.minimum, maximum=spec.maximum,
+            page="Keyer", stage="prepare" if network else "comp", minimum=spec.minimum, maximum=spec.maximum,
             display_min=spec.minimum, display_max=spec.maximum, choices=tuple(spec.choices),
             group="Screen" if network else "Matte", spatial=spec.name in SPATIAL_KEYER_PARAMS,
         ))
@@ -179,39 +179,40 @@ def _matte_params(prefix: str, who: str, grow: float, grow_why: str) -> list[Par
     return [
         Param(f"{prefix}_matte_threshold", "float", 0.0, f"{who} Threshold",
               f"Above 0, the {who.lower()} head matte becomes 1 where it is at or above this and 0 elsewhere (the "
-              "paper's binary masks). 0 keeps the matte soft as given, as the shipped weights were trained.", "Mattes", "network", 0.0, 1.0, 0.0, 1.0,
+              "paper's binary masks). 0 keeps the matte soft as given, as the shipped weights were trained.", "Mattes",
+              "prepare", 0.0, 1.0, 0.0, 1.0,
               group=group),
         Param(f"{prefix}_matte_grow", "float", grow, f"{who} Grow/Shrink",
               f"Grow (positive) or shrink (negative) the {who.lower()} head matte, in pixels. {grow_why}", "Mattes",
-              "network", -500.0, 500.0, -50.0, 50.0, group=group, spatial=True),
+              "prepare", -500.0, 500.0, -50.0, 50.0, group=group, spatial=True),
         Param(f"{prefix}_matte_feather", "float", 0.0, f"{who} Feather",
               f"Blur the {who.lower()} head matte after grow/shrink (Gaussian sigma, pixels).", "Mattes",
-              "network", 0.0, 500.0, 0.0, 50.0, group=group, spatial=True),
+              "prepare", 0.0, 500.0, 0.0, 50.0, group=group, spatial=True),
     ]
 
 
 PARAMS: tuple[Param, ...] = (
     Param("tau", "float", 0.5, "τ (FPAT threshold)",
           "Fraction of a patch's pixels that the predicted foreground M must call body for the patch to join "
-          "the body group of FPAT's attention. Lower: more patches count as body.", "Head Blend", "network",
+          "the body group of FPAT's attention. Lower: more patches count as body.", "Head Blend", "infer",
           0.0, 1.0, 0.0, 1.0),
     Param("alignment", "choice", "none", "Alignment",
           "none: the source plate is used where it is. similarity: scale, rotate and move the source head so "
           "that its matte's centroid, area and orientation match the target head matte's (mattes that include "
-          "very different hair make this fit the hair, not the face).", "Head Blend", "network",
+          "very different hair make this fit the hair, not the face).", "Head Blend", "prepare",
           choices=ALIGNMENTS),
     Param("neck_margin", "float", 0.0, "Neck Margin",
           "Also remove this many pixels around the head union from the body reference I_T^body (the network "
-          "was trained with 0).", "Head Blend", "network", 0.0, 1000.0, 0.0, 100.0, spatial=True),
+          "was trained with 0).", "Head Blend", "prepare", 0.0, 1000.0, 0.0, 100.0, spatial=True),
     Param("crop_padding", "float", 0.6, "Crop Padding",
           "Space added on each side of the head union's box before it is cut out for the network, as a "
           "fraction of the box's larger side. The network was trained on whole studio frames where the head is "
-          "about a third to a half of the frame height: 0.5-0.8 matches that.", "Head Blend", "network",
+          "about a third to a half of the frame height: 0.5-0.8 matches that.", "Head Blend", "prepare",
           0.0, 4.0, 0.0, 2.0),
     Param("network_resolution", "int", 256, "Network Resolution",
           f"The crop is resized to a square of this many pixels for the network (a multiple of "
           f"{NETWORK_RESOLUTION_MULTIPLE}); the shipped weights are trained at 256. The network's cost depends "
-          "on this, not on the plate size.", "Head Blend", "network", 64, 1024, 128, 512),
+          "on this, not on the plate size.", "Head Blend", "prepare", 64, 1024, 128, 512),
     *_matte_params("target", "Target", 2.0,
                    "The default 2 covers the soft edge of the double's hair, which would otherwise stay in X "
                    "as a faint outline."),
@@ -220,7 +221,7 @@ PARAMS: tuple[Param, ...] = (
     Param("on_empty_matte", "choice", "error", "On Empty Matte",
           "What an empty head matte (nothing above its threshold) does: error stops the render naming the "
           "clip and frame; passthrough outputs the target plate unchanged for that frame.", "Mattes",
-          "network", choices=EMPTY_MATTE_POLICIES),
+          "prepare", choices=EMPTY_MATTE_POLICIES),
     *_keyer_params(),
     Param("output", "choice", "comp", "Output",
           "comp: the keyed result (new head, plate elsewhere) premultiplied, over Background when connected. "
@@ -232,21 +233,22 @@ PARAMS: tuple[Param, ...] = (
           "region is the head union grown by twice this, blurred by it, so it ends 5x this outside the union.",
           "Output", "comp", 0.0, 500.0, 0.0, 50.0, spatial=True),
     Param("device", "choice", "auto", "Device",
-          "auto: CUDA when available, else CPU. One model is loaded per device.", "Setup", "network",
+          "auto: CUDA when available, else CPU. One model is loaded per device.", "Setup", "prepare",
           choices=DEVICES),
     Param("weights", "path", "", "Weights",
           "A .safetensors weights file (with its .json card beside it). Empty: the first found in "
-          "$CHANGER_WEIGHTS, then the shipped weights.", "Setup", "network"),
+          "$CHANGER_WEIGHTS, then the shipped weights.", "Setup", "infer"),
     Param("ocio_config", "string", "", "OCIO Config",
           "OCIO config path or ocio:// URI. Empty: $OCIO, else the built-in "
-          "ocio://cg-config-v2.2.0_aces-v1.3_ocio-v2.4.", "Setup", "network"),
+          "ocio://cg-config-v2.2.0_aces-v1.3_ocio-v2.4.", "Setup", "prepare"),
     Param("working_space", "string", "ACEScg", "Working Space",
           "Colourspace of the plates and of the output (scene-linear). Mattes get no colour transform.",
-          "Setup", "network"),
+          "Setup", "prepare"),
 )
 
 _BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
-_KEYER_NAMES = tuple(spec.name for spec in param_specs())
+#: Every keyer param, in the keyer's order.
+KEYER_PARAMS = tuple(spec.name for spec in param_specs())
 
 
 def get_param(name: str) -> Param:
@@ -268,10 +270,17 @@ def defaults() -> dict[str, Any]:
 
 
 class ParamValues(Mapping[str, Any]):
-    """A complete, validated set of values (one per param), immutable. Build with :func:`resolve_params`."""
+    """A complete, validated set of values (one per param), immutable. Build with :func:`resolve_params`.
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
+    Validated once, here at the edge: the engine settings built from it (:meth:`frame_settings`) reuse
+    the keyer settings checked at construction and are kept per render scale.
+    """
+
+    def __init__(self, values: Mapping[str, Any], keyer: KeyerParams) -> None:
         self._values = dict(values)
+        self._keyer = keyer
+        self._settings: dict[tuple[float, int | None], FrameSettings] = {}
+        self._digests: dict[str, str] = {}
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._values:
@@ -289,8 +298,11 @@ class ParamValues(Mapping[str, Any]):
         return f"ParamValues({changed})"
 
     def replace(self, **changes: Any) -> ParamValues:
-        """A copy with some values changed, validated like :func:`resolve_params`."""
-        return resolve_params({**self._values, **changes})
+        """A copy with some values changed; only those are validated (and the cross-param rules)."""
+        merged = dict(self._values)
+        for name, value in changes.items():
+            merged[name] = get_param(name).validate(value)
+        return _checked(merged)
 
     def changed(self, other: Mapping[str, Any]) -> set[str]:
         """Names whose values differ between ``self`` and ``other``."""
@@ -301,12 +313,24 @@ class ParamValues(Mapping[str, Any]):
         stages = {_BY_NAME[name].stage for name in self.changed(other)}
         return next((stage for stage in STAGES if stage in stages), None)
 
+    def stage_digest(self, stage: str) -> str:
+        """Digest of the values a stage's product depends on: its own params and every earlier stage's."""
+        digest = self._digests.get(stage)
+        if digest is None:
+            upto = STAGES[:STAGES.index(stage) + 1]
+            digest = self._digests[stage] = self.digest_of(p.name for p in PARAMS if p.stage in upto)
+        return digest
+
+    def digest_of(self, names: Iterable[str]) -> str:
+        """Digest of the values of ``names`` (a cache key: equal values, equal digest)."""
+        text = json.dumps({name: self[name] for name in names}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
     def keyer_params(self, render_scale: float = 1.0) -> KeyerParams:
         """The artist's keyer settings (comp stage), spatial ones scaled by ``render_scale``."""
-        values = {name: self._values[name] for name in _KEYER_NAMES}
-        for name in SPATIAL_KEYER_PARAMS:
-            values[name] = values[name] * render_scale
-        return KeyerParams(**values)
+        if render_scale == 1.0:
+            return self._keyer
+        return self._keyer.replace(**{name: self._values[name] * render_scale for name in SPATIAL_KEYER_PARAMS})
 
     def scaled(self, name: str, render_scale: float = 1.0) -> Any:
         """A value with the render scale applied if the param is spatial."""
@@ -314,7 +338,15 @@ class ParamValues(Mapping[str, Any]):
         return value * render_scale if _BY_NAME[name].spatial else value
 
     def frame_settings(self, render_scale: float = 1.0, query_patch: int | None = None) -> FrameSettings:
-        """The engine's settings for one render at ``render_scale`` (spatial params scaled)."""
+        """The engine's settings for one render at ``render_scale`` (spatial params scaled); ``query_patch``
+        asks the network for one FPAT patch's attention (the review panel)."""
+        key = (render_scale, query_patch)
+        settings = self._settings.get(key)
+        if settings is None:
+            settings = self._settings[key] = self._frame_settings(render_scale, query_patch)
+        return settings
+
+    def _frame_settings(self, render_scale: float, query_patch: int | None) -> FrameSettings:
         def matte(prefix: str) -> MatteSettings:
             return MatteSettings(self[f"{prefix}_matte_threshold"], self.scaled(f"{prefix}_matte_grow", render_scale),
                                  self.scaled(f"{prefix}_matte_feather", render_scale))
@@ -356,11 +388,15 @@ def resolve_params(values: Mapping[str, Any] | None = None) -> ParamValues:
     merged = defaults()
     for name, value in (values or {}).items():
         merged[name] = get_param(name).validate(value)
-    resolution = merged["network_resolution"]
+    return _checked(merged)
+
+
+def _checked(values: dict[str, Any]) -> ParamValues:
+    """Validated values with the cross-param rules checked; the keyer's settings are built here, once."""
+    resolution = values["network_resolution"]
     if resolution % NETWORK_RESOLUTION_MULTIPLE:
         raise ParamError(f"network_resolution={resolution}: expected a multiple of {NETWORK_RESOLUTION_MULTIPLE}")
-    KeyerParams(**{name: merged[name] for name in _KEYER_NAMES})
-    return ParamValues(merged)
+    return ParamValues(values, KeyerParams(**{name: values[name] for name in KEYER_PARAMS}))
 
 
 def parse_assignments(items: list[str]) -> dict[str, Any]:
@@ -395,22 +431,3 @@ def markdown_table() -> str:
 def params_json() -> str:
     """The param list as JSON (what hosts without torch, e.g. the Nuke adapter, build their UI from)."""
     return json.dumps([dataclasses.asdict(p) for p in PARAMS], indent=1)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m changer.plugin.params", description=__doc__.splitlines()[0])
-    parser.add_argument("--markdown", action="store_true", help="print the params table as Markdown")
-    parser.add_argument("--json", action="store_true", help="print the param list as JSON")
-    args = parser.parse_args(argv)
-    if args.markdown:
-        sys.stdout.write(markdown_table())
-    elif args.json:
-        print(params_json())
-    else:
-        for p in PARAMS:
-            print(f"{p.name:24} {p.type:7} {p.default!s:10} {p.page}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -51,7 +51,8 @@ def read_shot(path: str | os.PathLike[str]) -> dict[str, Any]:
     return values
 
 
-def write_shot(path: str | os.PathLike[str], values: ParamValues | Mapping[str, Any], only_changed: bool = False) -> Path:
+def write_shot(path: str | os.PathLike[str], values: ParamValues | Mapping[str, Any],
+               only_changed: bool = False) -> Path:
     """Write ``values`` as a shot file (atomically); ``None`` (auto) values are left out."""
     path = Path(path)
     plain = values.to_dict(only_changed) if isinstance(values, ParamValues) else dict(values)

@@ -10,8 +10,8 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
@@ -29,6 +29,12 @@ DEVICES = [
 @pytest.fixture(params=DEVICES)
 def device(request: pytest.FixtureRequest) -> torch.device:
     return torch.device(request.param)
+
+
+@pytest.fixture(params=[torch.float32, torch.float16], ids=["float32", "float16"])
+def dtype(request: pytest.FixtureRequest) -> torch.dtype:
+    """The floating dtypes the engine accepts (float16 is what a half EXR reads as on a GPU)."""
+    return request.param
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ def test_never_ocios_current_config(monkeypatch):
     color.clear_caches()
     cc = color.get_config()
     assert cc.source == BUILTIN and cc.num_colorspaces > 1
-    assert "Raw" != cc.colorspace(cc.working)
+    assert cc.colorspace(cc.working) != "Raw"
 
 
 @pytest.fixture
@@ -308,7 +308,7 @@ def test_convert_generic_pair_and_clamp_helper():
     hdr = color.to_network(torch.tensor([[[8.0]], [[-0.1]], [[0.5]], [[2.0]]]))
     assert hdr[0].item() > 1.0 and hdr[1].item() < 0.0  # transforms never clamp
     clamped = color.clamp_network(hdr)
-    assert 0.0 <= clamped[:3].min().item() and clamped[:3].max().item() <= 1.0
+    assert clamped[:3].min().item() >= 0.0 and clamped[:3].max().item() <= 1.0
     assert clamped[3].item() == 2.0  # only colour channels are clamped
     assert clamped[2].item() == hdr[2].item()
 

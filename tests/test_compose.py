@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from changer.core.compose import LUMA, build_inputs, canonical_green, gray
-from changer.core.errors import ParamError
+from changer.core.errors import ContractError, ParamError
 
 
 def _scene(n: int = 2, h: int = 16, w: int = 12) -> dict[str, torch.Tensor]:
@@ -61,5 +61,5 @@ def test_shape_mismatch_names_the_input() -> None:
     s = _scene()
     s.pop("fg")
     s["source_head"] = s["source_head"][..., :-1]
-    with pytest.raises(ParamError, match="M_S\\^head"):
+    with pytest.raises(ContractError, match="M_S\\^head"):
         build_inputs(**s)

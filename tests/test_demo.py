@@ -10,7 +10,7 @@ import pytest
 
 import changer.core.weights as weights_module
 from changer.core.io import read_meta
-from changer.plugin.cli import EXIT_USER_ERROR, main
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from changer.plugin.models import SHIPPED_WEIGHTS_NAME
 from node_shot import save_tiny_weights
 

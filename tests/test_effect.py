@@ -1,4 +1,5 @@
-"""The OpenFX-shaped effect: description, contexts, regions, preferences, identity, render scale, models."""
+"""The OpenFX-shaped effect: description, contexts, regions, preferences, identity, render scale, models,
+and its render driver's stage cache."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import torch
 from changer.core.color import from_network
 from changer.core.errors import ParamError
 from changer.plugin.descriptor import IDENTIFIER
-from changer.plugin.effect import HeadBlendEffect, Rect
+from changer.plugin.effect import HeadBlendEffect, Rect, RenderAborted
 from changer.plugin.models import ModelCache
 from changer.plugin.params import resolve_params
+from changer.plugin.render_cache import MISSING, LruCache, RenderCache
 from changer.training.studio import make_pair
 from node_shot import save_tiny_weights
 
@@ -125,3 +127,70 @@ def test_one_model_per_device_behind_a_lock(weights: Path) -> None:
     first = cache.get(weights, "cpu")
     assert cache.get(str(weights), "auto" if not torch.cuda.is_available() else "cpu") is first
     assert isinstance(first.lock, type(threading.Lock()))
+
+
+def test_each_change_reruns_only_the_stage_it_invalidates(weights: Path, clips: dict) -> None:
+    host, cache = MemorySource(clips), RenderCache()
+    effect = _effect(weights, device="cpu")
+    calls: list[int] = []
+    effect.models.get(str(weights), "cpu").model.register_forward_hook(lambda *_: calls.append(1))
+    first = effect.render_stages(host, 1, cache=cache)
+    assert first.stage == "prepare" and len(calls) == 1 and {"inputs", "prepare", "infer", "comp"} <= set(first.seconds)
+    assert effect.render_stages(host, 1, cache=cache).stage == "cached" and len(calls) == 1
+    expected = {"clip_black": ("comp", {"plate", "comp"}), "despill": ("comp", {"plate", "comp"}),
+                "seam_feather": ("comp", {"place", "comp"}), "tau": ("infer", {"infer", "place", "comp"}),
+                "target_matte_grow": ("prepare", {"prepare", "infer", "place", "comp"}),
+                "screen_type": ("prepare", {"prepare", "infer", "place", "screen", "plate", "comp"})}
+    values = {"clip_black": 0.2, "despill": 0.3, "seam_feather": 3.0, "tau": 0.3, "target_matte_grow": 4.0,
+              "screen_type": "green"}
+    for name, (stage, made) in expected.items():
+        effect.set_params(**{name: values[name]})
+        if name == "screen_type":  # a prepare-stage keyer param: new network inputs and a new screen
+            effect.set_params(screen_color=(0.02, 0.3, 0.03))
+        staged = effect.render_stages(host, 1, cache=cache)
+        assert staged.stage == stage and set(staged.seconds) == made, name
+    assert len(calls) == 4  # the first render, tau, the matte, the screen
+    assert effect.render_stages(host, 1, cache=cache).stage == "cached"
+
+
+def test_a_cached_render_is_the_uncached_render(weights: Path, clips: dict) -> None:
+    host, cache = MemorySource(clips), RenderCache()
+    effect = _effect(weights, device="cpu")
+    effect.render(host, 1, cache=cache)
+    applied: dict = {}
+    for change in ({"clip_black": 0.25, "despill": 0.5}, {"tau": 0.2}, {"output": "aovs"}):
+        applied |= change
+        effect.set_params(**change)
+        cached = effect.render(host, 1, cache=cache)
+        fresh = _effect(weights, device="cpu", **applied).render(host, 1)
+        assert torch.equal(cached.rgba, fresh.rgba), change
+        assert all(torch.equal(cached.layers[k], fresh.layers[k]) for k in fresh.layers), change
+
+
+def test_an_aborted_render_keeps_what_it_made(weights: Path, clips: dict) -> None:
+    host, cache = MemorySource(clips), RenderCache()
+    effect = _effect(weights, device="cpu")
+    asked: list[int] = []
+
+    def abort_before_infer() -> bool:
+        asked.append(1)
+        return len(asked) > 2  # inputs and prepare run, infer is refused
+
+    with pytest.raises(RenderAborted):
+        effect.render_stages(host, 1, cache=cache, abort=abort_before_infer)
+    again = effect.render_stages(host, 1, cache=cache)
+    assert again.stage == "infer" and "prepare" not in again.seconds and "inputs" not in again.seconds
+
+
+def test_render_cache_budgets_bytes_per_stage() -> None:
+    cache: LruCache[torch.Tensor] = LruCache("test", max_bytes=3 * 400)
+    for key in range(5):
+        cache.put(key, torch.zeros(100))  # 400 bytes each
+    assert cache.keys() == [2, 3, 4] and cache.bytes == 1200
+    assert cache.get(2) is not MISSING and cache.get(0) is MISSING
+    cache.put(5, torch.zeros(100))
+    assert cache.keys() == [4, 2, 5]
+    stages = RenderCache(max_bytes=16 * 2**20)
+    stages.put("prepare", (1, 1.0, "d"), None)  # a pass-through frame's job is a product too
+    assert stages.get("prepare", (1, 1.0, "d")) is None and stages.keys("comp") == []
+

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
+from itertools import pairwise
 
+import numpy as np
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from changer.core.compose import NetInputs
+from changer.core.errors import WeightsError
 from changer.core.model import ChangerConfig, ChangerNet
+from changer.core.model.weights_io import save_weights
+from changer.plugin.commands import eval as eval_cmd
 from changer.training.baselines import classical_inpaint, naive_paste, reinhard_transfer
 from changer.training.evaluate import baseline_methods, changer_methods, evaluate, markdown_table
+from changer.training.lpips import LPIPS, SLICE_ENDS, VGG16_LAYOUT
 from changer.training.metrics import psnr, ssim
+from changer.training.vgg import vgg_features
 
 TINY = ChangerConfig(name="tiny", resolution=64, enc_widths=(8, 16, 32), enc_blocks=(0, 0, 1), dec_blocks=(0, 0, 0),
                      cond_widths=(8, 16), colorizer_depth=1, colorizer_heads=2, colorizer_kv_pool=1, fpat_dim=16,
@@ -84,8 +94,6 @@ def test_classical_inpaint_fills_the_hole_and_colours_the_head() -> None:
 
 
 def test_reinhard_matches_reference_mean() -> None:
-    import numpy as np
-
     image = np.full((8, 8, 3), 0.5, np.float32)
     ref = np.zeros((8, 8, 3), np.float32)
     ref[...] = (0.7, 0.4, 0.3)
@@ -100,7 +108,9 @@ def test_eval_table_has_changer_and_both_baselines() -> None:
     methods |= baseline_methods()
     scores = evaluate(methods, samples=2, size=64, batch_size=2)
     table = markdown_table(scores, with_lpips=False)
-    for row in ("CHANGER tiny τ=0.3", "CHANGER tiny τ=0.7", "CHANGER no-H2 τ=0.5", "naive paste", "Telea inpaint", "NS inpaint"):
+    rows = ("CHANGER tiny τ=0.3", "CHANGER tiny τ=0.7", "CHANGER no-H2 τ=0.5", "naive paste", "Telea inpaint",
+            "NS inpaint")
+    for row in rows:
         assert row in table
     assert "LPIPS" not in table
     lines = table.splitlines()
@@ -111,17 +121,12 @@ def test_eval_table_has_changer_and_both_baselines() -> None:
 
 
 def test_eval_command_prints_table_and_records(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-    import json
-
-    from changer.core.model.weights_io import save_weights
-    from changer.plugin.commands import eval as eval_cmd
-
     torch.manual_seed(0)
     weights = save_weights(ChangerNet(TINY), tmp_path / "tiny.safetensors", training_data="test")
     parser = argparse.ArgumentParser()
     eval_cmd.add_arguments(parser)
-    args = parser.parse_args(["--weights", str(weights), "--samples", "1", "--taus", "0.5", "--record", "--device", "cpu"])
+    args = parser.parse_args(["--weights", str(weights), "--samples", "1", "--taus", "0.5", "--record",
+                              "--device", "cpu"])
     assert eval_cmd.run(args) == 0
     out = capsys.readouterr().out
     assert "| CHANGER tiny τ=0.5 |" in out
@@ -132,17 +137,11 @@ def test_eval_command_prints_table_and_records(tmp_path, capsys: pytest.CaptureF
 
 
 def test_lpips_loads_the_lpips_layout(tmp_path) -> None:
-    from safetensors.torch import save_file
-
-    from changer.core.errors import WeightsError
-    from changer.training.lpips import LPIPS, SLICE_ENDS, VGG16_LAYOUT
-    from changer.training.vgg import vgg_features
-
     torch.manual_seed(0)
     layers = vgg_features(VGG16_LAYOUT)
     tensors = {}
     bounds = (0, *SLICE_ENDS)
-    for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
+    for k, (a, b) in enumerate(pairwise(bounds)):
         for i in range(a, b):
             if isinstance(layers[i], torch.nn.Conv2d):
                 tensors[f"net.slice{k + 1}.{i}.weight"] = layers[i].weight.detach().clone()

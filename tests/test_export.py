@@ -47,7 +47,7 @@ def test_torchscript_matches_eager(tmp_path: Path) -> None:
             with torch.no_grad():
                 ref = net(x, head, body, tau)
                 got = graph(x, head, body, torch.tensor(tau))
-            for a, b in zip(got, (ref.y, ref.mask, ref.to_rgb)):
+            for a, b in zip(got, (ref.y, ref.mask, ref.to_rgb), strict=True):
                 torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
 
 
@@ -55,19 +55,19 @@ def test_torchscript_matches_eager(tmp_path: Path) -> None:
 @pytest.mark.skipif(not HAVE_ONNX, reason="ONNX export needs the optional packages onnx and onnxscript")
 @pytest.mark.parametrize("dynamic", [False, True], ids=["fixed-size", "dynamic-size"])
 def test_onnx_matches_eager(tmp_path: Path, dynamic: bool) -> None:
-    from onnx.reference import ReferenceEvaluator
+    reference = pytest.importorskip("onnx.reference")
 
     torch.manual_seed(1)
     net = ChangerNet(TINY).eval()
     path = export_onnx(net, tmp_path / "changer.onnx", size=(32, 48), dynamic=dynamic)
-    session = ReferenceEvaluator(str(path))
+    session = reference.ReferenceEvaluator(str(path))
     for h, w in ((32, 48), (48, 16)) if dynamic else ((32, 48),):
         x, head, body = _images(1, h, w, seed=h + w)
         for tau in (0.0, _split_tau(net, x, head, body)):
             with torch.no_grad():
                 ref = net(x, head, body, tau)
             feeds = {"x": x.numpy(), "head": head.numpy(), "body": body.numpy(), "tau": torch.tensor(tau).numpy()}
-            for a, b in zip(session.run(None, feeds), (ref.y, ref.mask, ref.to_rgb)):
+            for a, b in zip(session.run(None, feeds), (ref.y, ref.mask, ref.to_rgb), strict=True):
                 torch.testing.assert_close(torch.from_numpy(a), b, rtol=0, atol=1e-4)
 
 

@@ -10,12 +10,13 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import torch
 
-from changer.core.model import weights_io
-from changer.plugin.cli import EXIT_USER_ERROR, main
+from changer.plugin.commands import export as export_command
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from node_shot import save_tiny_weights
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:.*torch\.jit.*:FutureWarning")
@@ -90,7 +91,7 @@ def test_bad_out_is_one_clear_line_before_the_model_loads(
     def no_loading(*args: object, **kwargs: object) -> None:
         raise AssertionError("--out must be checked before the weights are loaded")
 
-    monkeypatch.setattr(weights_io, "load_weights", no_loading)
+    monkeypatch.setattr(export_command, "load_weights", no_loading)
     capsys.readouterr()
     assert main(argv) == EXIT_USER_ERROR
     err = capsys.readouterr().err
@@ -119,7 +120,7 @@ def test_a_failed_write_keeps_the_earlier_file_and_leaves_no_temp(
 ) -> None:
     folder = _folder(weights, tmp_path)
 
-    def disk_full(module: object, handle) -> None:  # noqa: ANN001
+    def disk_full(module: object, handle: BinaryIO) -> None:
         handle.write(b"half an export")
         raise OSError(28, "No space left on device")
 

@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from changer.core.errors import ParamError
+from changer.core.errors import ContractError, ParamError
 from changer.core.model import ChangerConfig, fpat_mask, patch_average
 from changer.core.model.blocks import CrossAttention
 from changer.core.model.fpat import FPAT, patchify, unpatchify
@@ -63,9 +63,9 @@ def test_patch_average_is_eq1() -> None:
 
 
 def test_patch_average_rejects_bad_shapes() -> None:
-    with pytest.raises(ParamError, match="multiples of the patch size 4"):
+    with pytest.raises(ContractError, match="multiples of the patch size 4"):
         patch_average(torch.zeros(1, 1, 6, 8), 4)
-    with pytest.raises(ParamError, match=r"\(N,1,H,W\)"):
+    with pytest.raises(ContractError, match=r"\(N,1,H,W\)"):
         patch_average(torch.zeros(1, 3, 8, 8), 2)
 
 

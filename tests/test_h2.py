@@ -25,7 +25,8 @@ def test_union_contains_source_head_for_every_seed() -> None:
     for seed in SEEDS:
         gen = torch.Generator().manual_seed(seed)
         m_h2 = h2_augment(head, None, gen)
-        inputs = build_inputs(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), head[None], m_h2[None], torch.ones(1, 1, 64, 64))
+        inputs = build_inputs(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), head[None], m_h2[None],
+                              torch.ones(1, 1, 64, 64))
         assert torch.all(inputs.union >= head[None])
         assert torch.allclose(inputs.inpaint + head[None], inputs.union)
 
@@ -73,5 +74,5 @@ def test_no_h2_means_nothing_to_inpaint() -> None:
 
 def test_items_are_deterministic() -> None:
     a, b = make_item(3, 5, 64), make_item(3, 5, 64)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert torch.equal(x, y)

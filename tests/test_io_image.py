@@ -26,8 +26,8 @@ from changer.core.io import (
     read_meta,
     write_image,
 )
-from changer.core.io import image as image_module
 from changer.core.io import atomic as atomic_module
+from changer.core.io import image as image_module
 
 
 def rand(*shape: int, seed: int = 0, scale: float = 1.0) -> torch.Tensor:
@@ -361,10 +361,9 @@ def test_failure_at_rename_keeps_old_file_and_removes_temp(
 def test_atomic_path_passes_other_exceptions_through_and_cleans_up(tmp_path: Path) -> None:
     final = tmp_path / "w.toml"
     final.write_text("old")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_path(final) as tmp:
-            tmp.write_text("half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_path(final) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
     assert final.read_text() == "old" and leftovers(tmp_path) == []
     with atomic_path(final) as tmp:
         tmp.write_text("new")

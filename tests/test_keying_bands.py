@@ -2,7 +2,8 @@
 
 Plates come from the procedural studio (seeded): a person with hair and soft edges on an uneven
 screen. Bands of 8 to 24 rows cut a 200-row plate many times, through hair and edges, and every
-spatial stage (clean-plate blur and grow, auto core, grow/shrink, softness) crosses band edges.
+spatial stage (cell pooling, the matte's local minima, auto core, grow/shrink, softness) crosses
+band edges. Both the torch passes and the fused host kernel are checked.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from changer.core import masks
 from changer.core.errors import ParamError
 from changer.core.keying import KeyerParams, estimate_clean_plate, estimate_screen_color, key
 from changer.core.keying import keyer as keyer_module
-from changer.core.keying.bands import BAND_PIXELS, ROW_ALIGN, PushPull, band_height, bands
+from changer.core.keying.bands import BAND_PIXELS, ROW_ALIGN, band_height, bands
+from changer.core.keying.cells import CELL, grid_size, pool, pool_banded
 from changer.training.studio import random_sample
 
 OUTPUTS = ("alpha", "fg", "fg_premult", "green", "screen")
@@ -26,7 +28,8 @@ H, W = 200, 160
 PARAMS = {
     "default": KeyerParams(),
     "fractional": KeyerParams(core_depth=9.5, matte_grow=-2.5, edge_softness=1.5),
-    "flat fixed": KeyerParams(auto_clean_plate=False, balance_mode="fixed", matte_grow=3.0, core_depth=0.0),
+    "flat fixed": KeyerParams(auto_clean_plate=False, balance_mode="fixed", matte_grow=3.0, core_depth=0.0,
+                              auto_clip_white=1.0),
     "deep core": KeyerParams(core_depth=20.0, edge_softness=4.0, despill_mode="luminance", clip_black=0.05),
 }
 
@@ -57,11 +60,12 @@ def test_band_edges_cut_through_hair_and_edges() -> None:
 
 @pytest.mark.parametrize("name", list(PARAMS))
 @pytest.mark.parametrize("rows", [8, 24])
-def test_banded_key_equals_the_whole_frame_key(name: str, rows: int) -> None:
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_banded_key_equals_the_whole_frame_key(name: str, rows: int, backend: str) -> None:
     plate, _ = _plate()
     params = PARAMS[name]
-    whole = key(plate, params, band_rows=H)
-    _assert_same(key(plate, params, band_rows=rows), whole)
+    whole = key(plate, params, band_rows=H, backend=backend)
+    _assert_same(key(plate, params, band_rows=rows, backend=backend), whole)
 
 
 def test_blue_screen_batch_mattes_and_half_precision() -> None:
@@ -93,7 +97,8 @@ def test_clean_plate_estimate_is_independent_of_the_band_height() -> None:
 
 
 def test_spatial_stages_only_ever_see_a_band_and_its_halo(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every blur, grow/shrink and per-pixel stage reads at most a band plus its halo, never the frame."""
+    """Every blur, grow/shrink and per-pixel stage at full resolution reads at most a band plus its
+    halo, never the frame; what works on the whole frame is the cell grid, 1/CELL of its rows."""
     plate, _ = _plate()
     seen: list[int] = []
 
@@ -107,12 +112,12 @@ def test_spatial_stages_only_ever_see_a_band_and_its_halo(monkeypatch: pytest.Mo
     for module, name in watched:
         monkeypatch.setattr(module, name, spy(getattr(module, name)))
     rows, params = 16, KeyerParams(matte_grow=2.0, edge_softness=1.0)
-    key(plate, params, band_rows=rows)
-    reach = max(masks.blur_radius(2.0),  # the clean plate's denoising blur
-                max(1, round(0.01 * H)) + 2,  # its "near the subject" grow
-                masks.blur_radius(1.0) + 6,  # the auto core's subject: 1 px blur, shrunk by core_depth
-                4 + 2 + masks.blur_radius(1.0))  # the core grown back by 2/3 of it, grow 2, softness 1
-    assert seen and max(seen) <= rows + 2 * reach < H // 2
+    key(plate, params, band_rows=rows, backend="torch")
+    reach = masks.blur_radius(1.0) + 2 + 2 + masks.blur_radius(1.0)  # core: 1 px blur, 2 px erosion; grow 2; softness 1
+    cells = grid_size(H, W)[0]
+    assert rows + 2 * reach < cells < H
+    assert all(h <= rows + 2 * reach or h == cells for h in seen), sorted(set(seen))
+    assert any(h <= rows + 2 * reach for h in seen) and cells in seen
 
 
 def test_band_height_default_bounds_an_8k_band_and_checks_its_input() -> None:
@@ -139,15 +144,11 @@ def test_upsample_rows_is_the_bilinear_resize_and_independent_of_the_rows_asked(
     assert torch.equal(masks.upsample_rows(coarse, size, odd, cols), full[:, :, odd][..., cols])
 
 
-def test_push_pull_pulled_in_bands_equals_the_whole_frame_push_pull() -> None:
-    g = torch.Generator().manual_seed(9)
-    image = torch.rand(2, 3, 61, 45, generator=g)
-    weight = (torch.rand(2, 1, 61, 45, generator=g) > 0.7).float()
-    weight[1, :, :30] = 0.0  # a large hole, filled from around it
-    fallback = torch.full((2, 3, 1, 1), 0.5)
-    banded = PushPull(image, 3, (61, 45))
-    for band in bands(61, 16):
-        banded.pull(band, image[..., band.rows, :], weight[..., band.rows, :])
-    banded.fill(fallback)
-    rows = torch.cat([banded.rows(b.index(image.device)) for b in bands(61, 16)], dim=2)
-    assert torch.equal(rows, masks.push_pull(image, weight, fallback))
+def test_cells_pooled_in_bands_are_the_frames_cells() -> None:
+    image = torch.rand(2, 3, 61, 45, generator=torch.Generator().manual_seed(9))
+    whole = pool(image)
+    assert whole.shape[-2:] == grid_size(61, 45) == (-(-61 // CELL), -(-45 // CELL))
+    texture = (pool(image * image) - whole * whole).mean(1, keepdim=True).clamp_min(0).sqrt()
+    for rows in (8, 16, 64):
+        banded, banded_texture = pool_banded(image, rows)
+        assert torch.equal(banded, whole) and torch.allclose(banded_texture, texture, atol=1e-6)

@@ -1,22 +1,26 @@
-"""Keyer quality on procedural studio plates with exact truth (20 samples at 512x512).
+"""Keyer quality on studio plates with exact truth, with one global default setting.
 
-The samples and the metrics come from ``benchmarks/keying_quality.py`` (which prints the same
-figures, side by side with the naive HSV keyer). Bounds, with what the defaults measured on these
-20 samples when the bounds were set:
+The plates and metrics come from ``benchmarks/keying_quality.py`` (which prints the same figures
+per case, side by side with a ten-line colour-difference keyer). Two sets:
 
-* alpha MSE, mean over samples <= 3e-3 (measured 1.3e-3), worst sample <= 3e-2 (8.5e-3);
-  SAD <= 3 (1.1), Grad <= 0.05 (0.018) -- alphamatting.com definitions, over the whole frame;
-* blue screens alone: mean MSE <= 3e-3, the same bound (1.7e-3); every other hard case alone
-  (3 to 15 samples each, so one hard sample weighs more): <= 5e-3 (worst: motion blur, 2.5e-3);
-* at least 5x better than the naive HSV keyer in mean MSE and SAD (measured 30x and 10x);
-* spill: residual screen excess of the despilled fg over the solid subject <= 0.005 (0.0); in the
-  soft-edge band the despilled fg is closer to the spill-free truth than the plate: error < 0.75x
-  the plate's (0.051 vs 0.092);
-* skin hue shift (median over the face, despilled fg against the spill-free truth): mean <= 6
-  degrees (3.8), worst <= 12 (7.8).
+* the **hard set** (:mod:`changer.training.studio.hard`, 16 plates at 512x512 per split: fine and
+  dark strands, long motion blur, wardrobe near the screen hue, grey wardrobe under strong bounce,
+  saturated, dirty and compressed screens, green and blue). The ``tune`` split is what the keyer
+  was developed against; the ``held_out`` split (other seeds and parameter ranges) never was, and
+  is held to the same bars, so a keyer fitted to ``tune`` fails here;
+* 20 **ordinary** studio plates covering every case the studio draws, against the naive HSV keyer:
+  mean MSE <= 2e-3 (1.0e-3; the keyer before: 1.3e-3), worst <= 3e-2 (1.3e-2: near-screen cloth
+  in motion blur on blue).
 
-The studio is another module's work and still changing; if a change of its recipes moves these
-figures, rerun the benchmark and look before moving a bound.
+Bars (the issue's), with what the defaults measured when they were set (tune / held-out):
+
+* mean alpha MSE <= 2e-3 (5.0e-4 / 1.3e-3); Grad <= the ten-line keyer's (0.008 vs 0.033 /
+  0.016 vs 0.083); no plate worse than the ten-line keyer in alpha MSE (0 of 16 / 0 of 16);
+* foreground error (true-alpha weighted, against the spill-free truth) below the raw plate's
+  (0.0145 vs 0.0161 / 0.0191 vs 0.0211);
+* wardrobe near the screen hue keeps its colour: mean Delta E76 <= 5 after despill (3.7 / 4.95);
+* no auto-core blocks in hair: on the strand cases the error inside the hair is below the ten-line
+  keyer's (2.6e-3 vs 1.2e-2 / 5.2e-3 vs 1.1e-2, fine strands).
 """
 
 from __future__ import annotations
@@ -28,12 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from changer.core import masks
-from changer.core.keying import key
-
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 512
-COUNT = 20  # the benchmark reports 24; 20 keeps this file fast and still covers every case 3 times
 
 
 def _load_quality_module():
@@ -42,76 +42,59 @@ def _load_quality_module():
     return importlib.import_module("keying_quality")
 
 
-studio = pytest.importorskip("changer.training.studio", reason="the procedural studio is not available")
+pytest.importorskip("changer.training.studio", reason="the procedural studio is not available")
 kq = _load_quality_module()
+SPLITS = ("tune", "held_out")
 
 
-@pytest.fixture(scope="module")
-def samples() -> list:
-    return kq.pick_samples(COUNT)
+@pytest.fixture(scope="module", params=SPLITS)
+def hard(request: pytest.FixtureRequest) -> dict:
+    return kq.evaluate_samples(kq.hard_samples(request.param, SIZE, per_case=2), kq.default_keyers())
 
 
-@pytest.fixture(scope="module")
-def reports(samples: list) -> dict:
-    return kq.evaluate(samples, SIZE, {"ours": kq.PRESET, "naive HSV": None})
+def test_the_hard_set_covers_every_case_on_both_screens() -> None:
+    samples = kq.hard_samples("tune", 64, per_case=2)
+    assert {case for case, _ in samples} == set(kq.HARD_CASES)
+    for case in kq.HARD_CASES:
+        assert {s.studio.screen_kind for c, s in samples if c == case} == {"green", "blue"}, case
 
 
-def test_the_set_covers_every_hard_case(samples: list) -> None:
-    assert len(samples) >= 20 and SIZE >= 512
-    for case in kq.CASES:
-        assert sum(case in tags for _, _, tags in samples) >= kq.QUOTA, case
-    assert all(kq.SCREEN_COLOURED not in tags for _, _, tags in samples)
+def test_alpha_bars(hard: dict) -> None:
+    ours, ten = hard["ours"], hard["ten-line"]
+    assert ours.mean("mse") <= 2e-3, ours.mean("mse")
+    assert ours.mean("grad") <= ten.mean("grad"), (ours.mean("grad"), ten.mean("grad"))
+    lost = [(r["case"], r["seed"], r["mse"], t["mse"]) for r, t in zip(ours.rows, ten.rows, strict=True)
+            if r["mse"] > t["mse"]]
+    assert not lost, lost
 
 
-def test_alpha_bounds(reports: dict) -> None:
+def test_foreground_is_closer_to_the_truth_than_the_plate(hard: dict) -> None:
+    ours = hard["ours"]
+    assert ours.mean("fg_err") < ours.mean("plate_fg_err"), (ours.mean("fg_err"), ours.mean("plate_fg_err"))
+
+
+def test_wardrobe_near_the_screen_hue_keeps_its_colour(hard: dict) -> None:
+    de = hard["ours"].mean("wardrobe_de", "wardrobe near the screen hue")
+    assert de <= 5.0, de
+    assert hard["ours"].mean("solid_low", "wardrobe near the screen hue") <= 0.05  # and it is solid
+
+
+@pytest.mark.parametrize("case", ["fine strands", "dark strands, uneven screen"])
+def test_no_core_blocks_in_hair(hard: dict, case: str) -> None:
+    """Inside the hair (strands, gaps and flyaways) the error is below the ten-line keyer's: the auto
+    core and auto clip white add nothing there that the plain colour difference would not."""
+    ours, ten = hard["ours"].mean("hair_mse", case), hard["ten-line"].mean("hair_mse", case)
+    assert ours < ten, (ours, ten)
+
+
+def test_ordinary_studio_plates() -> None:
+    """Ordinary studio plates (every case the studio draws, 3 times or more): still far better than
+    the naive HSV keyer, and no plate worse than the ten-line keyer."""
+    samples = kq.ordinary_samples(kq.pick_samples(20), SIZE)
+    reports = kq.evaluate_samples(samples, kq.default_keyers() | {"naive HSV": kq.naive_hsv})
     ours = reports["ours"]
-    assert ours.mean("mse") <= 3e-3, ours.mean("mse")
-    assert ours.worst("mse") <= 3e-2, ours.worst("mse")
-    assert ours.mean("sad") <= 3.0, ours.mean("sad")
-    assert ours.mean("grad") <= 0.05, ours.mean("grad")
-
-
-@pytest.mark.parametrize("case", kq.CASES)
-def test_every_hard_case(reports: dict, case: str) -> None:
-    rows = [r for r in reports["ours"].rows if case in r["tags"]]
-    assert rows, case
-    bound = 3e-3 if case == "blue screen" else 5e-3  # blue screens: the same bound as the whole set
-    assert statistics.fmean(r["mse"] for r in rows) <= bound, case
-
-
-def test_far_better_than_the_naive_hsv_keyer(reports: dict) -> None:
-    assert reports["ours"].mean("mse") * 5 <= reports["naive HSV"].mean("mse")
-    assert reports["ours"].mean("sad") * 5 <= reports["naive HSV"].mean("sad")
-
-
-def test_spill_and_skin(reports: dict) -> None:
-    ours = reports["ours"]
-    assert ours.mean("spill") <= 0.005
-    assert ours.mean("skin_hue") <= 6.0 and ours.worst("skin_hue") <= 12.0
-    # In the soft-edge band, where spill is strongest, the despilled fg is far closer to the truth
-    # than the plate (which is the naive keyer's fg).
-    assert ours.mean("edge_fg_error") < 0.75 * reports["naive HSV"].mean("edge_fg_error")
-
-
-def test_screen_coloured_wardrobe_is_rescued_by_a_core_matte() -> None:
-    """Wardrobe in the screen colour itself keys away (as with any keyer); a core matte -- the
-    artist's roto, here the studio's subject mask pulled in by 4 px -- brings it back."""
-    found = []
-    seed = 0
-    while len(found) < 2:
-        screen = "blue" if seed % 3 == 2 else "green"
-        if kq.SCREEN_COLOURED in kq.case_tags(studio.random_sample(seed, 64, screen)):
-            found.append((seed, screen))
-        seed += 1
-    with_core = []
-    for seed, screen in found:
-        s = studio.random_sample(seed, SIZE, screen)
-        params = kq.PRESET.replace(screen_type=screen)
-        plain = key(s.plate[None], params).alpha
-        core = masks.grow_shrink(s.mask("foreground")[None], -4)
-        cored = key(s.plate[None], params, core_matte=core).alpha
-        err_plain = float(((plain - s.alpha[None]) ** 2).mean())
-        err_core = float(((cored - s.alpha[None]) ** 2).mean())
-        assert err_core <= err_plain + 1e-6
-        with_core.append(err_core)
-    assert statistics.fmean(with_core) <= 1e-2 and max(with_core) <= 2e-2
+    assert ours.mean("mse") <= 2e-3 and ours.worst("mse") <= 3e-2, (ours.mean("mse"), ours.worst("mse"))
+    assert ours.mean("mse") * 5 <= reports["naive HSV"].mean("mse")
+    assert ours.mean("fg_err") < ours.mean("plate_fg_err")
+    assert statistics.fmean(r["mse"] > t["mse"] for r, t in zip(ours.rows, reports["ten-line"].rows,
+                                                                strict=True)) == 0.0

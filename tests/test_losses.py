@@ -6,8 +6,10 @@ import math
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
 from changer.core.compose import NetInputs
+from changer.core.errors import WeightsError
 from changer.core.model import ChangerOutput
 from changer.training.batch import Batch
 from changer.training.losses import (
@@ -20,7 +22,14 @@ from changer.training.losses import (
     masked_l1,
     reconstruction_loss,
 )
-from changer.training.perceptual import LaplacianPyramidLoss, VGG19Loss, laplacian_pyramid, perceptual_loss
+from changer.training.perceptual import (
+    VGG19_LAYOUT,
+    LaplacianPyramidLoss,
+    VGG19Loss,
+    laplacian_pyramid,
+    perceptual_loss,
+)
+from changer.training.vgg import vgg_features
 
 
 def _left_half(h: int = 4, w: int = 4) -> torch.Tensor:
@@ -83,8 +92,6 @@ def test_perceptual_fallback_warns(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_vgg19_refuses_pickles(tmp_path) -> None:
-    from changer.core.errors import WeightsError
-
     bad = tmp_path / "vgg19.pth"
     bad.write_bytes(b"not a safetensors file")
     with pytest.raises(WeightsError, match="safetensors"):
@@ -92,11 +99,6 @@ def test_vgg19_refuses_pickles(tmp_path) -> None:
 
 
 def test_vgg19_loads_torchvision_names(tmp_path) -> None:
-    from safetensors.torch import save_file
-
-    from changer.training.perceptual import VGG19_LAYOUT
-    from changer.training.vgg import vgg_features
-
     torch.manual_seed(0)
     features = torch.nn.Sequential(*vgg_features(VGG19_LAYOUT))
     save_file({f"features.{k}": v for k, v in features.state_dict().items()}, str(tmp_path / "vgg19.safetensors"))

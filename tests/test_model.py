@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from changer.core.errors import ParamError
+from changer.core.errors import ContractError, ParamError
 from changer.core.model import (
     CONFIGS,
     ChangerConfig,
@@ -90,10 +90,10 @@ def test_output_range_batch_independence_and_statelessness() -> None:
         again = net(x, head, body, tau)
         singles = [net(x[i : i + 1], head[i : i + 1], body[i : i + 1], tau) for i in range(3)]
     assert list(net.buffers()) == []
-    for a, b in zip(batch[:3], again[:3]):
+    for a, b in zip(batch[:3], again[:3], strict=True):
         assert torch.equal(a, b)
     for i, single in enumerate(singles):
-        for a, b in zip(batch[:3], single[:3]):
+        for a, b in zip(batch[:3], single[:3], strict=True):
             torch.testing.assert_close(a[i : i + 1], b, rtol=0, atol=1e-5)
     assert batch.y.min() >= 0 and batch.y.max() <= 1
 
@@ -122,14 +122,14 @@ def test_bad_tau_is_refused(bad: object) -> None:
 def test_bad_inputs_are_refused() -> None:
     net = ChangerNet(TINY)
     x, head, body = _inputs(1, 32, 32)
-    with pytest.raises(ParamError, match=r"X: expected an RGB batch of shape \(N,3,H,W\)"):
+    with pytest.raises(ContractError, match=r"X: expected a float RGB batch of shape \(N,3,H,W\)"):
         net(x[:, :2], head, body)
-    with pytest.raises(ParamError, match=r"I_T\^body: shape \(1, 3, 32, 16\)"):
+    with pytest.raises(ContractError, match=r"I_T\^body: shape torch.Size\(\[1, 3, 32, 16\]\)"):
         net(x, head, body[..., :16])
-    with pytest.raises(ParamError, match="I_T\\^head: expected floating-point"):
+    with pytest.raises(ContractError, match="I_T\\^head: expected a float RGB batch.*torch.uint8"):
         net(x, (head * 255).to(torch.uint8), body)
     x, head, body = _inputs(1, 36, 32)
-    with pytest.raises(ParamError, match="multiples of 8.*40x32"):
+    with pytest.raises(ContractError, match="multiples of 8.*40x32"):
         net(x, head, body)
     x, head, body = _inputs(1, 32, 32)
     with pytest.raises(ParamError, match=r"query_patch: expected an index in \[0, 16\)"):

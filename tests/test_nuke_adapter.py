@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from changer.plugin.cli import build_parser
+from changer.plugin.commands.main import main, parse_args
 from changer.plugin.hosts.nuke import commands, knobs
 from changer.plugin.hosts.options import RenderOptions
-from changer.plugin.params import PARAMS, params_json, resolve_params
+from changer.plugin.params import PARAMS, params_json, parse_assignments, resolve_params
+from node_shot import save_tiny_weights
 
 
 @pytest.fixture
@@ -45,10 +47,9 @@ def test_knob_values_become_a_command_line_that_changer_render_reads(params: lis
     inputs = {"Target": "/p/t.####.exr", "Source": "/p/s.####.exr", "TargetHeadMatte": "/p/tm.%04d.exr",
               "SourceHeadMatte": "/p/sm.####.exr", "Background": "/p/bg.exr"}
     argv = commands.render_argv("changer", inputs, "/o/comp.####.exr", "1001-1010", sets, workers=2)
-    options = RenderOptions.from_args(build_parser().parse_args(argv[1:]))
+    options = RenderOptions.from_args(parse_args(argv[1:]))
     assert (options.target, options.target_matte, options.background, options.frames, options.workers) == (
         "/p/t.####.exr", "/p/tm.%04d.exr", "/p/bg.exr", "1001-1010", 2)
-    from changer.plugin.params import parse_assignments
 
     parsed = resolve_params(parse_assignments(list(options.sets)))
     assert (parsed["tau"], parsed["output"], parsed["auto_clean_plate"], parsed["screen_color"]) == (
@@ -69,8 +70,6 @@ def test_params_come_from_changers_own_python(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_nuke_side_modules_do_not_import_torch() -> None:
-    import subprocess
-
     code = ("import sys; from changer.plugin.hosts.nuke import knobs, commands; "
             "print([m for m in ('torch', 'OpenImageIO', 'PyOpenColorIO') if m in sys.modules])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -78,9 +77,6 @@ def test_nuke_side_modules_do_not_import_torch() -> None:
 
 
 def test_changer_export_writes_the_inference_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from changer.plugin.cli import main
-    from node_shot import save_tiny_weights
-
     weights = save_tiny_weights(tmp_path)
     assert main(["export", "--out", str(tmp_path / "changer.pt"), "--weights", str(weights), "--tau", "0.3"]) == 0
     assert (tmp_path / "changer.pt").stat().st_size > 0 and "wrote" in capsys.readouterr().out

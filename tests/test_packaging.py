@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_FOLDERS = {"core": "changer.core", "plugin": "changer.plugin", "ui": "changer.ui", "training": "changer.training"}
@@ -24,7 +24,8 @@ def test_every_code_package_is_listed_in_pyproject() -> None:
         for init in (ROOT / folder).rglob("__init__.py"):
             rel = init.parent.relative_to(ROOT / folder).parts
             on_disk.add(".".join((name, *rel)))
-    assert on_disk == listed, f"packages on disk but not in pyproject: {on_disk - listed}; listed but missing: {listed - on_disk}"
+    assert on_disk == listed, (f"packages on disk but not in pyproject: {on_disk - listed}; "
+                               f"listed but missing: {listed - on_disk}")
 
 
 def test_package_dir_maps_the_four_folders() -> None:
@@ -48,7 +49,8 @@ def test_regular_install_layout(tmp_path: Path) -> None:
     """`pip install .` (not editable) puts only `changer/` into site-packages, with the shipped files."""
     target = tmp_path / "site"
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(ROOT)],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -57,7 +59,10 @@ def test_regular_install_layout(tmp_path: Path) -> None:
     for folder in CODE_FOLDERS:
         assert (target / "changer" / folder / "__init__.py").is_file()
     env_check = subprocess.run(
-        [sys.executable, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import changer.core.errors; print(changer.core.errors.__file__)", str(target)],
+        [sys.executable, "-I", "-c",
+         "import sys; sys.path.insert(0, sys.argv[1]); import changer.core.errors; "
+         "print(changer.core.errors.__file__)",
+         str(target)],
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
     )
     assert env_check.returncode == 0, env_check.stderr

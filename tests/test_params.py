@@ -8,12 +8,12 @@ import pytest
 
 from changer.core.errors import ParamError
 from changer.core.keying import param_specs
+from changer.plugin.commands.main import main
 from changer.plugin.params import (
     PAGES,
     PARAMS,
     STAGES,
     get_param,
-    main,
     markdown_table,
     parse_assignments,
     resolve_params,
@@ -34,7 +34,7 @@ def test_keyer_params_are_wrapped_from_the_keyer() -> None:
         p = get_param(spec.name)
         assert (p.default, p.minimum, p.maximum, p.choices, p.label, p.page) == (
             spec.default, spec.minimum, spec.maximum, tuple(spec.choices), spec.label, "Keyer")
-    assert {p.name for p in PARAMS if p.page == "Keyer" and p.stage == "network"} == {
+    assert {p.name for p in PARAMS if p.page == "Keyer" and p.stage == "prepare"} == {
         "screen_type", "screen_color", "auto_clean_plate"}
     assert {p.name for p in PARAMS if p.page == "Keyer" and p.spatial} == {"matte_grow", "edge_softness", "core_depth"}
 
@@ -72,12 +72,34 @@ def test_command_line_values_are_typed() -> None:
 
 
 def test_stage_of_a_change() -> None:
+    assert STAGES == ("prepare", "infer", "comp")
+    assert {p.name for p in PARAMS if p.stage == "infer"} == {"tau", "weights"}
     base = resolve_params()
     assert base.replace(despill=0.5).invalidated_stage(base) == "comp"
-    assert base.replace(tau=0.2, despill=0.5).invalidated_stage(base) == "network"
-    assert base.replace(screen_type="blue").invalidated_stage(base) == "network"
+    assert base.replace(tau=0.2, despill=0.5).invalidated_stage(base) == "infer"
+    assert base.replace(screen_type="blue", tau=0.2).invalidated_stage(base) == "prepare"
     assert base.invalidated_stage(base) is None
     assert base.replace(device="cpu").digest() == base.digest() != base.replace(tau=0.1).digest()
+
+
+def test_stage_digests_cover_their_stage_and_the_earlier_ones() -> None:
+    base = resolve_params()
+    keyer, tau, matte = base.replace(clip_black=0.2), base.replace(tau=0.2), base.replace(target_matte_grow=5.0)
+    same = lambda a, b, stage: a.stage_digest(stage) == b.stage_digest(stage)  # noqa: E731
+    assert same(keyer, base, "prepare") and same(keyer, base, "infer") and not same(keyer, base, "comp")
+    assert same(tau, base, "prepare") and not same(tau, base, "infer") and not same(tau, base, "comp")
+    assert not any(same(matte, base, stage) for stage in STAGES)
+    assert resolve_params({"tau": 0.2}).stage_digest("infer") == tau.stage_digest("infer")
+
+
+def test_replace_validates_the_changed_values_and_the_cross_param_rules() -> None:
+    base = resolve_params({"clip_black": 0.2})
+    assert base.replace(tau=0.3)["clip_black"] == 0.2
+    with pytest.raises(ParamError, match="must be below"):
+        base.replace(clip_white=0.1)
+    with pytest.raises(ParamError, match="multiple of 16"):
+        base.replace(network_resolution=100)
+    assert base.frame_settings() is base.frame_settings() and base.frame_settings().keyer.clip_black == 0.2
 
 
 def test_shot_file_round_trip(tmp_path: Path) -> None:
@@ -101,5 +123,5 @@ def test_shot_file_errors_name_the_file(tmp_path: Path) -> None:
 def test_markdown_table_lists_every_param(capsys: pytest.CaptureFixture[str]) -> None:
     table = markdown_table()
     assert all(f"| `{p.name}` |" in table for p in PARAMS)
-    assert main(["--markdown"]) == 0 and capsys.readouterr().out == table
-    assert main(["--json"]) == 0 and '"name": "tau"' in capsys.readouterr().out
+    assert main(["params", "--markdown"]) == 0 and capsys.readouterr().out == table
+    assert main(["params", "--json"]) == 0 and '"name": "tau"' in capsys.readouterr().out

@@ -15,16 +15,20 @@ from changer.core.keying import key
 from changer.core.model import build_model
 from changer.core.pipeline import (
     FrameInputs,
+    FrameResult,
     MatteSettings,
     composite,
     infer,
+    key_plate,
+    keyer_in_network_space,
+    place,
+    plate_screen,
     prepare,
-    render_frame,
+    stages,
 )
 from changer.core.pipeline.crop import blend_into, crop_box, crop_padded, inside
 from changer.core.pipeline.detail import transfer_detail
 from changer.core.pipeline.mattes import shape_matte
-from changer.core.pipeline.stages import keyer_in_network_space
 from changer.plugin.params import resolve_params
 from changer.training.studio import make_pair
 
@@ -48,6 +52,12 @@ def frame() -> FrameInputs:
 
 def _settings(**changes: object):
     return resolve_params({"network_resolution": RES, **changes}).frame_settings()
+
+
+def render_frame(model: torch.nn.Module, frame: FrameInputs, settings) -> FrameResult:
+    """The three stages in a row, without a cache (what the effect does for the batch host)."""
+    job = prepare(frame, settings)
+    return composite(frame, job, None if job is None else infer(model, job, settings), settings)
 
 
 def _untouched(result, frame) -> torch.Tensor:
@@ -79,15 +89,58 @@ def test_comp_output_outside_the_edit_is_the_key_of_the_plate(model, frame) -> N
     assert result.premultiplied and set(result.layers) == {"matte", "M", "ip"}
 
 
-def test_the_three_stages_compose_to_render_frame(model, frame) -> None:
-    settings = _settings(output="aovs")
-    job = prepare(frame, settings)
-    out = infer(model, job, settings.tau)
-    staged = composite(frame, job, out, settings)
-    whole = render_frame(model, frame, settings)
-    assert torch.equal(staged.rgba, whole.rgba)
+def test_aovs_output_has_every_layer(model, frame) -> None:
+    staged = render_frame(model, frame, _settings(output="aovs"))
     assert set(staged.layers) == {"matte", "M", "ip", "X", "Y", "ToRGB", "alpha", "union", "edit"}
     assert {"X", "Y", "ToRGB", "M", "alpha", "union", "ip", "edit", "comp"} <= set(staged.intermediates)
+
+
+@pytest.mark.parametrize("changes", [{}, {"auto_clean_plate": False}, {"screen_color": (0.02, 0.3, 0.03)}])
+def test_a_kept_plate_screen_keys_as_the_keyer_alone(frame, changes: dict) -> None:
+    """The comp stage's key of the plate against a cached screen is the keyer's own key, bit for bit,
+    whichever artist knobs changed since the screen was found."""
+    screen = plate_screen(frame, _settings(**changes))
+    for knobs in ({}, {"clip_black": 0.2, "despill": 0.4, "screen_balance": 0.3}):
+        settings = _settings(**changes, **knobs)
+        ours = key_plate(screen, settings)
+        plate = to_network(frame.target[None], settings.color)
+        keyed = key(plate, keyer_in_network_space(settings.keyer, settings.color))
+        assert torch.equal(ours.alpha, keyed.alpha) and torch.equal(ours.fg, keyed.fg)
+        assert torch.equal(ours.screen, keyed.screen)
+
+
+def test_composite_from_given_parts_is_the_composite(model, frame) -> None:
+    """What a host caches of the comp stage (the plate's key, the placed result) changes nothing."""
+    settings = _settings(output="aovs")
+    job = prepare(frame, settings)
+    out = infer(model, job, settings)
+    given = composite(frame, job, out, settings, key_plate(plate_screen(frame, settings), settings),
+                      place(frame, job, out, settings))
+    made = composite(frame, job, out, settings)
+    assert torch.equal(given.rgba, made.rgba)
+    assert all(torch.equal(given.layers[name], made.layers[name]) for name in made.layers)
+
+
+@pytest.mark.parametrize("output", ["comp", "green"])
+def test_y_is_keyed_in_the_edit_window_only(model, frame, monkeypatch, output: str) -> None:
+    """Y is keyed where its result is used, plus the reach of the key's grow and softness: the matte is
+    the one a key of the whole crop makes; the colour differs only by the keyer's frame-level
+    foreground prior, which now sees the window instead of the whole crop."""
+    settings = _settings(output=output, matte_grow=2.0, edge_softness=1.5, seam_feather=2.0)
+    job = prepare(frame, settings)
+    out = infer(model, job, settings)
+    windowed = composite(frame, job, out, settings)
+    weight = windowed.intermediates["edit"]
+    window = stages.edit_window(weight, job.box, frame.size, 0)
+    assert window.width * window.height < job.box.width * job.box.height / 2
+    part, (rows, cols) = inside(job.box, frame.size)
+    used = (weight[0, 0][rows, cols] > 0).nonzero() + torch.tensor([part.y0, part.x0])
+    assert (used.min(0).values >= torch.tensor([window.y0, window.x0])).all()
+    assert (used.max(0).values < torch.tensor([window.y1, window.x1])).all()
+    monkeypatch.setattr(stages, "edit_window", lambda weight, box, size, reach: box)
+    whole = composite(frame, job, out, settings)
+    assert torch.allclose(windowed.layers["matte"], whole.layers["matte"], atol=1e-6, rtol=0)
+    assert torch.allclose(windowed.rgba, whole.rgba, atol=5e-3, rtol=0)
 
 
 def test_network_cost_does_not_grow_with_plate_size(frame) -> None:
@@ -144,7 +197,7 @@ def test_crop_box_is_square_padded_and_inside_the_frame_when_it_fits() -> None:
     union = torch.zeros(1, 1, 200, 300)
     union[..., 80:120, 140:160] = 1
     box = crop_box(union, 0.5)
-    assert box.width == box.height == 80 and 0 <= box.x0 and box.x1 <= 300  # 40 tall + 2 x 20 padding
+    assert box.width == box.height == 80 and box.x0 >= 0 and box.x1 <= 300  # 40 tall + 2 x 20 padding
     assert box.x0 <= 140 and box.x1 >= 160 and box.y0 <= 80 and box.y1 >= 120
     top = torch.zeros(1, 1, 200, 300)
     top[..., 5:15, 140:160] = 1  # near the top: moved down into the frame

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from changer.core.io import host_tag, write_image
-from changer.plugin.cli import EXIT_USER_ERROR, main
+from changer.core.io import host_tag, read_image, write_image
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from node_shot import Shot, write_shot
 
 OUT = "comp.####.exr"
@@ -46,8 +46,6 @@ def _on_disk(folder: Path) -> dict[str, bytes]:
 
 
 def _plate(shot: Shot, stem: str, frame: int) -> torch.Tensor:
-    from changer.core.io import read_image
-
     return read_image(shot.path(stem, frame))[0]
 
 
@@ -136,8 +134,9 @@ CASES: list[tuple[str, Case, list[str]]] = [
      ["clip Target", "resolution changes", "frame 2"]),
     ("one_channel_plate", lambda s, o, t: ([write_image(s.path("target", f), torch.rand(1, 64, 64)) for f in (1, 2, 3)],
                                            s.argv(o / OUT))[1], ["clip Target", "1 channel(s)", "expected R, G and B"]),
-    ("two_channel_plate", lambda s, o, t: ([write_image(s.path("source", f), torch.rand(2, 64, 64), channel_names=["R", "G"])
-                                            for f in (1, 2, 3)], s.argv(o / OUT))[1],
+    ("two_channel_plate", lambda s, o, t: ([write_image(s.path("source", f), torch.rand(2, 64, 64),
+                                                        channel_names=["R", "G"]) for f in (1, 2, 3)],
+                                           s.argv(o / OUT))[1],
      ["clip Source", "2 channel(s)", "expected R, G and B"]),
     ("nan_pixels", lambda s, o, t: (_poke(s, "target", 3, float("nan")), s.argv(o / OUT))[1],
      ["frame 3", "clip Target", "NaN"]),
@@ -159,7 +158,8 @@ CASES: list[tuple[str, Case, list[str]]] = [
     ("truncated_weights", lambda s, o, t: s.argv(o / OUT, "--set", f"weights={_weights_copy(s, t, _truncate)}"),
      ["copy.safetensors", "not a complete .safetensors file"]),
     ("not_safetensors_weights", lambda s, o, t: s.argv(o / OUT, "--set", "weights=" + _weights_copy(
-        s, t, lambda p: p.write_text(json.dumps({"not": "weights"})))), ["copy.safetensors", "not a complete .safetensors"]),
+        s, t, lambda p: p.write_text(json.dumps({"not": "weights"})))),
+     ["copy.safetensors", "not a complete .safetensors"]),
     ("weights_without_card", lambda s, o, t: s.argv(o / OUT, "--set", f"weights={_weights_copy(s, t, card=False)}"),
      ["copy.json", "JSON card"]),
     ("missing_weights_file", lambda s, o, t: s.argv(o / OUT, "--set", "weights=/nope/w.safetensors"),
@@ -190,7 +190,8 @@ CASES: list[tuple[str, Case, list[str]]] = [
      ["frames 1-2", "another size", "comp.0001.exr", "--overwrite"]),
     ("frame_written_by_another_program", lambda s, o, t: (_foreign_frame(o, 3), s.argv(o / OUT))[1],
      ["frames 3", "by another program", "comp.0003.exr"]),
-    ("frame_with_unreadable_header", lambda s, o, t: ((o / "comp.0003.exr").write_bytes(b"not an exr"), s.argv(o / OUT))[1],
+    ("frame_with_unreadable_header",
+     lambda s, o, t: ((o / "comp.0003.exr").write_bytes(b"not an exr"), s.argv(o / OUT))[1],
      ["frames 3", "header unreadable", "--overwrite"]),
     ("other_pixel_type_than_earlier_frames", lambda s, o, t: s.argv(o / OUT, "--pixel-type", "float"),
      ["frames 1-2", "other params"]),
@@ -205,7 +206,8 @@ CASES: list[tuple[str, Case, list[str]]] = [
         s, t, _card_edit(fpat_depth=2.5))), ["copy.json", "fpat_depth", "2.5"]),
     ("weights_card_million_wide_layers", lambda s, o, t: s.argv(o / OUT, "--set", "weights=" + _weights_copy(
         s, t, _card_edit(fpat_dim=1_000_000))), ["copy.json", "fpat_dim", "1000000"]),
-    ("two_billion_frames", lambda s, o, t: s.argv(o / OUT, "--frames", "1-2000000000"), ["1-2000000000", "up to 999999999"]),
+    ("two_billion_frames", lambda s, o, t: s.argv(o / OUT, "--frames", "1-2000000000"),
+     ["1-2000000000", "up to 999999999"]),
     ("hundred_million_frames", lambda s, o, t: s.argv(o / OUT, "--frames", "1-100000000"),
      ["1-100000000", "more than 100000 frames"]),
     ("five_thousand_digit_frame", lambda s, o, t: s.argv(o / OUT, "--frames", "7" * 5000),
@@ -261,7 +263,6 @@ def test_a_failing_frame_keeps_the_frames_rendered_before_it(shot: Shot, tmp_pat
     assert main(case_shot.argv(out / OUT)) == EXIT_USER_ERROR
     assert "frame 3" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["comp.0001.exr", "comp.0002.exr"]
-    from changer.core.io import read_image
 
     for frame in (1, 2):
         pixels, meta = read_image(out / f"comp.{frame:04d}.exr")
@@ -269,8 +270,10 @@ def test_a_failing_frame_keeps_the_frames_rendered_before_it(shot: Shot, tmp_pat
         assert torch.isfinite(pixels).all()
 
 
-@pytest.mark.parametrize(("case", "expected"), [("unknown_param", "did you mean tau"), ("missing_frame", "missing frames 2")])
-def test_bad_input_as_a_real_subprocess(shot: Shot, good_frames: Path, tmp_path: Path, case: str, expected: str) -> None:
+@pytest.mark.parametrize(("case", "expected"), [("unknown_param", "did you mean tau"),
+                                                ("missing_frame", "missing frames 2")])
+def test_bad_input_as_a_real_subprocess(shot: Shot, good_frames: Path, tmp_path: Path, case: str,
+                                        expected: str) -> None:
     exe = shutil.which("changer", path=str(Path(sys.executable).parent))
     assert exe
     make_argv = next(f for i, f, _ in CASES if i == case)

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from changer.core.io import host_tag, read_image, read_meta, remove_stale_temp_files, write_image
-from changer.plugin.cli import build_parser, main
+from changer.plugin.commands.main import main, parse_args
 from changer.plugin.hosts.batch import CROP_ATTRIBUTE, PARAMS_ATTRIBUTE, resolve_render_params
 from changer.plugin.hosts.options import RenderOptions
 from node_shot import Shot, write_shot
@@ -70,11 +70,12 @@ def test_print_chunks_gives_one_parsable_command_per_chunk(shot: Shot, tmp_path:
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "shot.toml"
     config.write_text('output = "green"\ntau = 0.1\n')
-    assert main(shot.argv(tmp_path / "out" / OUT, "--config", str(config), "--set", "tau=0.25", "--print-chunks", "2")) == 0
+    argv = shot.argv(tmp_path / "out" / OUT, "--config", str(config), "--set", "tau=0.25", "--print-chunks", "2")
+    assert main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     assert not any((tmp_path / "out").glob("*.exr")), "--print-chunks renders nothing"
-    options = [RenderOptions.from_args(build_parser().parse_args(shlex.split(line)[1:])) for line in lines]
+    options = [RenderOptions.from_args(parse_args(shlex.split(line)[1:])) for line in lines]
     assert [o.frames for o in options] == ["1-2", "3"]
     assert all(o.target == shot.pattern("target") and o.config == str(config) for o in options)
     params = resolve_render_params(options[0])
@@ -99,7 +100,7 @@ def test_sigkill_mid_sequence_then_rerun_matches_an_uninterrupted_render(tmp_pat
     extra: tuple[str, ...] = ()
     assert main(long_shot.argv(tmp_path / "ref" / OUT, *extra)) == 0
     out_dir = tmp_path / "killed"
-    argv = [sys.executable, "-m", "changer.plugin.cli", *long_shot.argv(out_dir / OUT, *extra)]
+    argv = [sys.executable, "-m", "changer.plugin.commands", *long_shot.argv(out_dir / OUT, *extra)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     done: list[Path] = []
@@ -117,7 +118,8 @@ def test_sigkill_mid_sequence_then_rerun_matches_an_uninterrupted_render(tmp_pat
     skipped = int(re.search(r"skipped (\d+) complete", capsys.readouterr().out).group(1))
     assert len(done) <= skipped < 8
     for frame in range(1, 9):
-        assert torch.equal(_pixels(out_dir / f"comp.{frame:04d}.exr"), _pixels(tmp_path / "ref" / f"comp.{frame:04d}.exr"))
+        name = f"comp.{frame:04d}.exr"
+        assert torch.equal(_pixels(out_dir / name), _pixels(tmp_path / "ref" / name))
     # Only the killed writer's temp file may remain (too young to sweep); no lock of it is left.
     hidden = [p for p in out_dir.iterdir() if p.name.startswith(".")]
     assert all(f".tmp-{host_tag()}-{proc.pid}-" in p.name for p in hidden), hidden

@@ -17,7 +17,7 @@ import torch
 
 from changer.core.io import host_tag, read_image, remove_stale_temp_files
 from changer.core.io.locks import FrameLocks, LockedError, lock_path
-from changer.plugin.cli import EXIT_USER_ERROR, main
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from changer.plugin.terminate import EXIT_TERMINATED
 from node_shot import Shot, write_shot
 
@@ -30,7 +30,7 @@ def long_shot(tmp_path_factory: pytest.TempPathFactory) -> Shot:
 
 
 def _changer(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "changer.plugin.cli", *argv]
+    return [sys.executable, "-m", "changer.plugin.commands", *argv]
 
 
 def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 240.0) -> bool:

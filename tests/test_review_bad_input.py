@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QPixmap
 
-from changer.plugin.cli import EXIT_USER_ERROR, main
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from changer.plugin.models import MODELS
 from node_shot import Shot, write_shot
 
@@ -85,8 +86,6 @@ def test_bad_screenshot_name_is_refused_before_the_window(
 def test_a_screenshot_qt_cannot_save_fails_and_leaves_nothing(
     qtbot, shot: Shot, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from PySide6.QtGui import QPixmap
-
     MODELS.clear()
     monkeypatch.setattr(QPixmap, "save", lambda self, *args: False)
     png = tmp_path / "shots" / "review.png"

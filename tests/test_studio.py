@@ -14,19 +14,28 @@ from __future__ import annotations
 
 import argparse
 import collections
+import colorsys
 import dataclasses
+from itertools import pairwise
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from changer.core.color import to_network
 from changer.core.errors import ParamError
+from changer.core.io import read_layers, read_meta
+from changer.plugin.commands import studio
+from changer.plugin.commands.main import COMMANDS
 from changer.training.studio import (
     HAIR_STYLES,
+    HARD_CASES,
     LABELS,
     MASKS,
     StudioDataset,
+    hard_sample,
+    hard_set,
     make_pair,
     make_shot,
     random_sample,
@@ -36,6 +45,7 @@ from changer.training.studio import (
     sample_studio,
     self_reconstruction,
 )
+from changer.training.studio.codec import compress
 
 FIELDS = ("plate", "alpha", "fg", "spill", "screen", "shadow", "noise", "parts", "labels", "amodal")
 
@@ -171,7 +181,7 @@ def test_shot_is_smooth_with_constant_identity() -> None:
     assert len(shot) == 12
     assert all(f.identity == shot[0].identity and f.studio.screen == shot[0].studio.screen for f in shot)
     ious = []
-    for a, b in zip(shot, shot[1:]):
+    for a, b in pairwise(shot):
         ha, hb = a.mask("head") > 0, b.mask("head") > 0
         ious.append(float((ha & hb).sum() / (ha | hb).sum()))
     assert min(ious) >= 0.9
@@ -254,18 +264,12 @@ def test_dataset_items_are_deterministic() -> None:
 
 
 def _cli_args(out, *extra: str) -> argparse.Namespace:
-    from changer.plugin.commands import studio
-
     parser = argparse.ArgumentParser()
     studio.add_arguments(parser)
     return parser.parse_args(["--out", str(out), *extra])
 
 
 def test_cli_writes_exr_layers_and_previews(tmp_path) -> None:
-    from changer.core.color import to_network
-    from changer.core.io import read_layers, read_meta
-    from changer.plugin.commands import studio
-
     out = tmp_path / "shot"
     assert studio.run(_cli_args(out, "--frames", "2", "--size", "128x128", "--seed", "5")) == 0
     for n in (1, 2):
@@ -286,8 +290,6 @@ def test_cli_writes_exr_layers_and_previews(tmp_path) -> None:
 
 
 def test_cli_pairs_and_blue(tmp_path) -> None:
-    from changer.plugin.commands import studio
-
     out = tmp_path / "pairs"
     args = _cli_args(out, "--frames", "1", "--size", "96x64", "--pairs", "--screen", "blue", "--no-exr")
     assert studio.run(args) == 0
@@ -302,13 +304,70 @@ def test_cli_pairs_and_blue(tmp_path) -> None:
     (["--seed", "-3"], "--seed"),
 ])
 def test_cli_user_mistakes(tmp_path, extra: list[str], message: str) -> None:
-    from changer.plugin.commands import studio
-
     with pytest.raises(ParamError, match=message):
         studio.run(_cli_args(tmp_path / "x", *extra))
 
 
 def test_cli_is_registered() -> None:
-    from changer.plugin.cli import COMMANDS
-
     assert COMMANDS["studio"][0] == "changer.plugin.commands.studio"
+
+
+# --- hard cases for keyers ------------------------------------------------------------------------
+
+
+def test_hard_cases_are_deterministic_and_exact() -> None:
+    for case in HARD_CASES:
+        a, b = hard_sample(case, 1, 96), hard_sample(case, 1, 96)
+        assert torch.equal(a.plate, b.plate) and a.metadata() == b.metadata(), case
+        assert a.extra["case"] == case and a.identity.hair_style != "bald" and a.identity.flyaways >= 40
+        recon = a.alpha * (a.fg + a.spill) + (1 - a.alpha) * a.screen + a.noise
+        assert float((a.plate - recon).abs().max()) <= 1e-5, case  # noise includes codec damage
+    with pytest.raises(ParamError, match="hard case"):
+        hard_sample("smoke", 0, 64)
+    with pytest.raises(ParamError, match="split"):
+        hard_sample("motion blur", 0, 64, split="test")
+
+
+def test_hard_cases_push_what_they_say() -> None:
+    tune = {case: hard_sample(case, 0, 96) for case in HARD_CASES}
+    assert tune["motion blur"].studio.motion_blur[0] >= 0.012  # the ordinary studio draws <= 0.01
+    assert tune["dirty screen"].studio.dirt >= 0.4 and tune["compressed"].studio.codec_quality >= 55
+    assert max(tune["saturated screen"].studio.screen) >= 0.8
+    assert min(tune["saturated screen"].studio.screen) <= 0.07 * max(tune["saturated screen"].studio.screen)
+    for seed in (0, 1):
+        s = hard_sample("wardrobe near the screen hue", seed, 96)
+        r, g, b = s.identity.cloth
+        assert (g > r > b) if s.studio.screen_kind == "green" else (b > r > g)  # yellow-green / lilac
+    assert max(tune["dark strands, uneven screen"].identity.hair) <= 0.1
+    for case, s in tune.items():  # wardrobe within 40 degrees of the screen's hue only where the case asks for it
+        if case != "wardrobe near the screen hue":
+            for cloth in (s.identity.cloth, s.identity.cloth2):
+                (h, sat, _), (hs, _, _) = colorsys.rgb_to_hsv(*cloth), colorsys.rgb_to_hsv(*s.studio.screen)
+                assert sat < 0.2 or min(abs(h - hs), 1 - abs(h - hs)) * 360 >= 40 - 1e-6, (case, cloth)
+
+
+def test_held_out_split_differs_in_seeds_and_ranges() -> None:
+    for case in HARD_CASES:
+        tune, held = hard_sample(case, 0, 64), hard_sample(case, 0, 64, split="held_out")
+        assert not torch.equal(tune.plate, held.plate), case
+        assert tune.studio.screen_kind != held.studio.screen_kind, case  # seed 0 is green in one, blue in the other
+    assert hard_set("tune", 2) == hard_set("held_out", 2) == [(c, s) for c in HARD_CASES for s in (0, 1)]
+
+
+def test_codec_damage_is_blocky_and_chroma_is_subsampled() -> None:
+    g = torch.Generator().manual_seed(0)
+    plate = torch.rand(3, 64, 48, generator=g).numpy()
+    out = compress(plate, 50.0)
+    assert out.shape == plate.shape and out.min() >= 0 and out.max() <= 1
+    assert 0.01 < float(np.abs(out - plate).mean()) < 0.2
+    flat = np.full((3, 32, 32), 0.4, dtype=np.float32)
+    assert np.allclose(compress(flat, 30.0), flat, atol=2 / 255)  # a flat frame survives any quality
+
+
+def test_dirt_changes_the_screen_but_not_the_truth() -> None:
+    rng = np.random.default_rng(4)
+    identity, pose, studio = sample_identity(rng), sample_pose(rng), sample_studio(rng)
+    clean = render(identity, pose, studio, 96, noise_seed=1)
+    dirty = render(identity, pose, dataclasses.replace(studio, dirt=0.8), 96, noise_seed=1)
+    assert torch.equal(clean.alpha, dirty.alpha) and torch.equal(clean.fg, dirty.fg)
+    assert float((clean.screen - dirty.screen).abs().max()) > 0.02

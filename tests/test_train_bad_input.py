@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from changer.plugin.cli import EXIT_USER_ERROR, main
-from changer.training import loop
+from changer.plugin.commands import train as train_command
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 
 SMOKE = Path(__file__).resolve().parents[1] / "training" / "configs" / "smoke.toml"
 
@@ -44,7 +44,7 @@ def _config(tmp: Path, name_toml: str) -> Path:
 def trained(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Run folders `train` was called with (the loop itself is stubbed: a refused config must not reach it)."""
     calls: list[Path] = []
-    monkeypatch.setattr(loop, "train", lambda cfg, out, **kwargs: calls.append(out))
+    monkeypatch.setattr(train_command, "train", lambda cfg, out, **kwargs: calls.append(out))
     return calls
 
 

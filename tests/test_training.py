@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from changer.core.errors import ParamError
 from changer.core.model import CONFIGS, ChangerConfig
 from changer.core.model.weights_io import load_weights
+from changer.plugin.commands import train as train_cmd
 from changer.training.checkpoint import CheckpointError, checkpoints, read_checkpoint
 from changer.training.config import config_from_dict, load_config
 from changer.training.loop import train
@@ -91,8 +92,6 @@ def test_resume_refuses_a_foreign_folder(tmp_path: Path) -> None:
 
 
 def test_train_command_runs(tiny: str, tmp_path: Path) -> None:
-    from changer.plugin.commands import train as train_cmd
-
     (tmp_path / "cfg.toml").write_text(textwrap.dedent("""
         name = "cli"
         [model]
@@ -107,7 +106,8 @@ def test_train_command_runs(tiny: str, tmp_path: Path) -> None:
     """))
     parser = argparse.ArgumentParser()
     train_cmd.add_arguments(parser)
-    args = parser.parse_args(["--config", str(tmp_path / "cfg.toml"), "--out", str(tmp_path / "out"), "--device", "cpu"])
+    args = parser.parse_args(["--config", str(tmp_path / "cfg.toml"), "--out", str(tmp_path / "out"),
+                              "--device", "cpu"])
     assert train_cmd.run(args) == 0
     assert (tmp_path / "out" / "weights" / "changer-tiny.safetensors").is_file()
 
@@ -131,7 +131,8 @@ first = data[0]
 for k in range(2):
     trainer.train_step(data[k])
 out = sys.argv[1]
-save_file({{k: v.contiguous() for k, v in trainer.generator.state_dict().items()}}, f"{{out}}/rank{{world.rank}}.safetensors")
+state = {{k: v.contiguous() for k, v in trainer.generator.state_dict().items()}}
+save_file(state, f"{{out}}/rank{{world.rank}}.safetensors")
 save_file({{"x": first.inputs.x.contiguous()}}, f"{{out}}/batch{{world.rank}}.safetensors")
 """
 
@@ -139,7 +140,8 @@ save_file({{"x": first.inputs.x.contiguous()}}, f"{{out}}/batch{{world.rank}}.sa
 def test_two_process_ddp_step(tmp_path: Path) -> None:
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT.format(kwargs=repr(TINY_KWARGS), cfg=repr(_cfg(2))))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(tmp_path)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
+           str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     rank0, rank1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 import torch
 
@@ -76,7 +77,6 @@ def test_label_maps_celebamask_ids(tmp_path: Path) -> None:
         labels[8:14, 30:50] = 13  # hair
         labels[28:36, 36:44] = 17  # neck
         labels[36:, 20:60] = 18  # cloth
-        import OpenImageIO as oiio
 
         (tmp_path / "labels").mkdir(exist_ok=True)
         out = oiio.ImageOutput.create("png")

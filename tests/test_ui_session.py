@@ -1,21 +1,26 @@
-"""The review panel's engine without Qt: stage caches, layers, display conversion, proxy, FPAT query."""
+"""The review panel's engine without Qt: renders through the effect and its stage cache, equal to the
+batch render; layers, display conversion, proxy (render scale), FPAT query."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from changer.core.color import get_config
+from changer.core.device import one_cpu_thread
 from changer.core.errors import ImageReadError
+from changer.core.io import read_image
+from changer.plugin.effect import RenderAborted
+from changer.plugin.hosts import batch
 from changer.plugin.models import MODELS
-from changer.plugin.params import PARAMS
-from changer.ui.cache import COMP_PARAMS, NETWORK_PARAMS, LruCache, network_key, prepare_key, result_key
 from changer.ui.display import DisplaySettings, to_display
-from changer.ui.layers import LAYERS, LayerUnavailable
-from changer.ui.session import RenderCancelled, RenderRequest, ReviewSession
+from changer.ui.layers import COLOR, LAYERS, LayerUnavailable
+from changer.ui.session import RenderRequest, ReviewSession
 from ui_shot import SIZE, UiShot, write_ui_shot
 
 
@@ -44,40 +49,43 @@ def _fresh_models():
     MODELS.clear()
 
 
-def test_every_param_has_one_stage_and_keys_follow_stages() -> None:
-    assert set(NETWORK_PARAMS) | set(COMP_PARAMS) == {p.name for p in PARAMS}
-    assert not set(NETWORK_PARAMS) & set(COMP_PARAMS)
-    base = {p.name: p.default for p in PARAMS}
-    keyer = next(p for p in PARAMS if p.stage == "comp" and p.type == "float")
-    changed = {**base, keyer.name: keyer.maximum}
-    assert network_key(changed) == network_key(base) and result_key(changed) != result_key(base)
-    tau = {**base, "tau": 0.2}
-    assert prepare_key(tau) == prepare_key(base) and network_key(tau) != network_key(base)
-
-
 def test_keyer_change_recomposites_without_the_network_and_tau_reruns_only_the_model(session: ReviewSession) -> None:
     calls = count_forward(session)
     first = session.render(RenderRequest(1, session.params))
-    assert len(calls) == 1 and first.network_ran
-    jobs_before = session.jobs.misses
+    assert len(calls) == 1 and first.stage == "prepare"
     keyed = session.render(RenderRequest(1, session.params.replace(clip_black=0.3, despill=0.2)))
-    assert len(calls) == 1 and not keyed.network_ran
-    assert "network" not in keyed.timings and "composite" in keyed.timings
+    assert len(calls) == 1 and keyed.stage == "comp" and set(keyed.seconds) == {"plate", "comp"}
     assert not torch.equal(keyed.result.rgba, first.result.rgba)
     tau = session.render(RenderRequest(1, session.params.replace(tau=0.1)))
-    assert len(calls) == 2 and tau.network_ran and "prepare" not in tau.timings
-    assert session.jobs.misses == jobs_before  # the prepared job was reused
+    assert len(calls) == 2 and tau.stage == "infer" and set(tau.seconds) == {"infer", "place", "comp"}
     matte = session.render(RenderRequest(1, session.params.replace(target_matte_grow=3.0)))
-    assert len(calls) == 3 and "prepare" in matte.timings
+    assert len(calls) == 3 and matte.stage == "prepare"
     again = session.render(RenderRequest(1, session.params.replace(tau=0.1)))
-    assert again.from_cache and len(calls) == 3
+    assert again.stage == "cached" and len(calls) == 3
+
+
+@pytest.mark.parametrize("change", [{"clip_black": 0.3, "despill": 0.2}, {"tau": 0.2}])
+def test_a_cached_change_renders_what_changer_render_writes(shot: UiShot, tmp_path: Path, change: dict) -> None:
+    """The panel's re-render from its stage cache is the batch render's frame, bit for bit (one CPU
+    thread for both: the thread count changes the last bits, not the cache)."""
+    session = ReviewSession(shot.options())
+    with one_cpu_thread(torch.device("cpu")):
+        session.render(RenderRequest(1, session.params))
+        rendered = session.render(RenderRequest(1, session.params.replace(**change)))
+    assert rendered.stage == ("comp" if "clip_black" in change else "infer")
+    sets = tuple(f"{name}={value}" for name, value in change.items())
+    options = replace(shot.options(*sets), frames="1", pixel_type="float", out=str(tmp_path / "comp.####.exr"))
+    assert batch.render(batch.plan_render(options), progress=False).rendered == [1]
+    written, _ = read_image(tmp_path / "comp.0001.exr", channels=["R", "G", "B", "A", "matte.A"])
+    assert torch.equal(written[:4], rendered.result.rgba) and torch.equal(written[4:], rendered.result.layers["matte"])
 
 
 def test_a_superseded_render_stops_between_stages_and_keeps_its_work(session: ReviewSession) -> None:
     calls = count_forward(session)
-    with pytest.raises(RenderCancelled):
-        session.render(RenderRequest(1, session.params), cancelled=lambda: True)
-    assert calls == [] and (1, 1.0) in session.inputs and len(session.results) == 0
+    with pytest.raises(RenderAborted):
+        session.render(RenderRequest(1, session.params), cancelled=lambda: len(session.cache.keys("inputs")) > 0)
+    assert calls == [] and len(session.cache.keys("inputs")) == 1 and session.cache.keys("comp") == []
+    assert session.render(RenderRequest(1, session.params)).stage == "prepare" and len(calls) == 1
 
 
 def test_every_layer_is_frame_sized_and_displays(session: ReviewSession) -> None:
@@ -109,11 +117,15 @@ def test_display_transform_is_ocio_and_mattes_are_data(session: ReviewSession) -
     assert (red[..., 0] == red[..., 1]).all() and red.mean() > 0
 
 
-def test_proxy_scale_renders_smaller(session: ReviewSession) -> None:
+def test_proxy_is_the_render_scale_of_the_clip_source(session: ReviewSession) -> None:
+    full = session.render(RenderRequest(2, session.params))
     rendered = session.render(RenderRequest(2, session.params, scale=0.5))
     width, height = SIZE
     assert rendered.result.rgba.shape[-2:] == (height // 2, width // 2)
-    assert rendered.inputs.target.shape[-2:] == (height // 2, width // 2)
+    for name in ("target", "source", "target_matte", "source_matte"):  # area averages of the full frame
+        small = getattr(rendered.inputs, name)
+        assert torch.allclose(small, F.avg_pool2d(getattr(full.inputs, name)[None], 2)[0], atol=1e-6), name
+    assert session.cached_frames(RenderRequest(1, session.params, scale=0.5)) == {2}
 
 
 def test_query_patch_moves_the_attention(session: ReviewSession) -> None:
@@ -137,11 +149,14 @@ def test_passthrough_frame_has_no_network_layers(shot: UiShot, tmp_path: Path) -
         strict.render(RenderRequest(1, strict.params))
 
 
-def test_lru_cache_evicts_by_bytes() -> None:
-    cache: LruCache[torch.Tensor] = LruCache("test", max_bytes=3 * 400)
-    for key in range(5):
-        cache.put(key, torch.zeros(100))  # 400 bytes each
-    assert cache.keys() == [2, 3, 4] and cache.bytes == 1200
-    assert cache.get(2) is not None and cache.get(0) is None
-    cache.put(5, torch.zeros(100))
-    assert cache.keys() == [4, 2, 5]
+def test_a_colour_layer_shown_again_transforms_only_its_changed_pixels(session: ReviewSession) -> None:
+    color = session.params.color_config()
+    before = session.render(RenderRequest(1, session.params)).result.rgba
+    after = session.render(RenderRequest(1, session.params.replace(clip_black=0.4))).result.rgba
+    settings = DisplaySettings(exposure=0.5)
+    shown = to_display(before, COLOR, settings, color)
+    again = to_display(after, COLOR, settings, color, previous=shown)
+    assert np.array_equal(again.rgb8, to_display(after, COLOR, settings, color).rgb8)
+    assert not np.array_equal(again.rgb8, shown.rgb8)
+    other = to_display(after, COLOR, DisplaySettings(), color, previous=shown)  # other settings: all converted
+    assert np.array_equal(other.rgb8, to_display(after, COLOR, DisplaySettings(), color).rgb8)

@@ -37,7 +37,7 @@ def test_roundtrip(saved: tuple[ChangerNet, Path]) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["tiny.json", "tiny.safetensors"], "no temp files left"
     loaded = load_weights(path)
     assert loaded.config == TINY
-    for (k, a), (k2, b) in zip(net.state_dict().items(), loaded.state_dict().items()):
+    for (k, a), (k2, b) in zip(net.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert k == k2 and torch.equal(a, b)
     x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():

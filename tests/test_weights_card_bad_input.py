@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from changer.core.errors import WeightsError
 from changer.core.model import weights_io
 from changer.core.model.weights_io import load_weights
-from changer.plugin.cli import EXIT_USER_ERROR, main
+from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from node_shot import save_tiny_weights
 
 Edit = Callable[[dict[str, Any]], object]
@@ -77,8 +78,6 @@ def no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
     real = weights_io.ChangerNet
 
     def meta_only(config: object) -> object:
-        import torch
-
         if torch.empty(()).device.type != "meta":
             raise AssertionError("a network was built for a card that does not match its weights")
         return real(config)

@@ -32,7 +32,8 @@ def colour_jitter(fg: torch.Tensor, gen: torch.Generator, strength: float = 1.0)
     return (luma + saturation * (out - luma)).clamp(0, 1)
 
 
-def reference_theta(gen: torch.Generator, scale: float = 0.12, shift: float = 0.08, rotation_deg: float = 10.0) -> torch.Tensor:
+def reference_theta(gen: torch.Generator, scale: float = 0.12, shift: float = 0.08,
+                    rotation_deg: float = 10.0) -> torch.Tensor:
     """A random (2,3) affine (flip with p = 0.5, scale, shift, rotation) for :func:`warp_batch`."""
     flip = -1.0 if float(torch.rand((), generator=gen)) < 0.5 else 1.0
     s = float(_uniform(gen, 1 - scale, 1 + scale))

@@ -43,7 +43,7 @@ def naive_paste(inputs: NetInputs, source_head: torch.Tensor) -> torch.Tensor:
 
 def _cv2():
     try:
-        import cv2  # noqa: PLC0415  (optional: evaluation only)
+        import cv2  # optional: evaluation only
     except ImportError:
         raise ChangerError("the classical baseline needs OpenCV: pip install opencv-python-headless") from None
     return cv2
@@ -66,7 +66,8 @@ def reinhard_transfer(image: np.ndarray, matte: np.ndarray, reference: np.ndarra
     return np.where(inside[..., None], np.clip(rgb, 0, 1), image)
 
 
-def classical_inpaint(inputs: NetInputs, source_head: torch.Tensor, method: str = "telea", radius: int = 5) -> torch.Tensor:
+def classical_inpaint(inputs: NetInputs, source_head: torch.Tensor, method: str = "telea",
+                      radius: int = 5) -> torch.Tensor:
     """Reinhard-coloured head plus OpenCV inpainting of ``M^ip``; (N,3,H,W) in [0,1]."""
     cv2 = _cv2()
     flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}[method]

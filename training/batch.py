@@ -97,7 +97,7 @@ def make_item(seed: int, index: int, size: int, augment: AugmentConfig = Augment
 
 def collate(items: list[Item]) -> Batch:
     """Stack items and build X, I_T^head, I_T^body with :func:`changer.core.compose.build_inputs`."""
-    target, alpha, source_head, partner, mask_gt, theta = (torch.stack(t) for t in zip(*items))
+    target, alpha, source_head, partner, mask_gt, theta = (torch.stack(t) for t in zip(*items, strict=True))
     inputs = build_inputs(target, target, source_head, partner, alpha, target_head=source_head)
     if not torch.equal(theta, IDENTITY.expand_as(theta)):
         inputs = inputs._replace(head=warp_batch(inputs.head, theta))

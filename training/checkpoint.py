@@ -48,7 +48,8 @@ def _optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[d
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
-def _load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+def _load_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
+                    meta: dict[str, Any]) -> None:
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         if name.startswith(prefix + ".state."):

@@ -81,7 +81,8 @@ def evaluate(methods: dict[str, Method], samples: int, size: int,
     return scores
 
 
-COLUMNS = (("psnr", "PSNR ↑"), ("ssim", "SSIM ↑"), ("psnr_ip", "PSNR M^ip ↑"), ("ssim_ip", "SSIM M^ip ↑"), ("lpips", "LPIPS ↓"))
+COLUMNS = (("psnr", "PSNR ↑"), ("ssim", "SSIM ↑"), ("psnr_ip", "PSNR M^ip ↑"), ("ssim_ip", "SSIM M^ip ↑"),
+           ("lpips", "LPIPS ↓"))
 
 
 def markdown_table(scores: dict[str, Scores], with_lpips: bool) -> str:

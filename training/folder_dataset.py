@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import OpenImageIO as oiio
 import torch
 import torch.nn.functional as F
 
@@ -48,8 +49,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".dpx")
 
 def read_label_map(path: Path) -> torch.Tensor:
     """An integer (H,W) label map in the file's native integer values (not normalised to [0,1])."""
-    import OpenImageIO as oiio  # noqa: PLC0415  (only folder datasets need raw integer reads)
-
     buf = oiio.ImageBuf(str(path))
     if buf.has_error:
         raise ParamError(f"{path}: cannot read label map: {buf.geterror()}")
@@ -71,7 +70,8 @@ def _square(image: torch.Tensor, size: int, mode: str) -> torch.Tensor:
 class FolderDataset:
     """Frames and mattes under ``root``; :meth:`item` gives training items like the studio's."""
 
-    def __init__(self, root: str | Path, size: int = 256, seed: int = 0, augment: AugmentConfig = AugmentConfig()) -> None:
+    def __init__(self, root: str | Path, size: int = 256, seed: int = 0,
+                 augment: AugmentConfig = AugmentConfig()) -> None:
         self.root = Path(root)
         frames = self.root / "frames"
         if not frames.is_dir():
@@ -128,8 +128,10 @@ class FolderDataset:
         mattes = self.mattes(index)
         for name, m in mattes.items():
             if m.shape[-2:] != frame.shape[-2:]:
-                raise ParamError(f"{self.frames[index]}: matte {name!r} is {tuple(m.shape[-2:])}, frame is {tuple(frame.shape[-2:])}")
-        return _square(frame.clamp(0, 1), self.size, "bilinear"), {k: _square(v, self.size, "bilinear") for k, v in mattes.items()}
+                raise ParamError(f"{self.frames[index]}: matte {name!r} is {tuple(m.shape[-2:])}, "
+                                 f"frame is {tuple(frame.shape[-2:])}")
+        squared = {k: _square(v, self.size, "bilinear") for k, v in mattes.items()}
+        return _square(frame.clamp(0, 1), self.size, "bilinear"), squared
 
     def item(self, index: int) -> Item:
         """Training item ``index`` (any non-negative integer; frames repeat, augmentations do not)."""

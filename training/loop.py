@@ -75,7 +75,8 @@ def seed_everything(seed: int) -> None:
 class Trainer:
     """Generator, discriminator, their optimisers and losses; one :meth:`train_step` at a time."""
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, world: World = World(), vgg19: str | None = None) -> None:
+    def __init__(self, cfg: TrainConfig, device: torch.device, world: World = World(),
+                 vgg19: str | None = None) -> None:
         self.cfg, self.device, self.world = cfg, device, world
         seed_everything(cfg.loop.seed)
         self.generator: ChangerNet = build_model(cfg.model.config)
@@ -237,7 +238,8 @@ def train(cfg: TrainConfig, out_dir: Path, resume: Path | None = None, vgg19: st
         if world.main and (step % cfg.loop.eval_every == 0 or step == cfg.loop.steps or stop):
             metrics, y, m = trainer.evaluate(eval_batch)
             eval_log.write(step, metrics)
-            write_grid(out_dir / "samples" / f"step-{step:07d}.png", eval_batch.inputs.x, y.cpu(), eval_batch.target, m.cpu())
+            write_grid(out_dir / "samples" / f"step-{step:07d}.png", eval_batch.inputs.x, y.cpu(), eval_batch.target,
+                       m.cpu())
             log.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         if step % cfg.loop.checkpoint_every == 0 or step == cfg.loop.steps or stop:
             if world.main:

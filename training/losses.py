@@ -49,7 +49,8 @@ def masked_l1(a: torch.Tensor, b: torch.Tensor, matte: torch.Tensor) -> torch.Te
     return (matte * (a - b).abs()).sum() / (channels * matte.sum() + EPS)
 
 
-def reconstruction_loss(y: torch.Tensor, target: torch.Tensor, source_head: torch.Tensor, inpaint: torch.Tensor) -> torch.Tensor:
+def reconstruction_loss(y: torch.Tensor, target: torch.Tensor, source_head: torch.Tensor,
+                        inpaint: torch.Tensor) -> torch.Tensor:
     """L_rec: full-image L1 + L1 in ``M_S^head`` (Eq. 5) + L1 in ``M^ip``."""
     return F.l1_loss(y, target) + masked_l1(y, target, source_head) + masked_l1(y, target, inpaint)
 

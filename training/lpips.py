@@ -7,6 +7,7 @@ The file must hold the ``lpips`` package's ``LPIPS(net='vgg')`` state dict conve
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -32,11 +33,11 @@ class LPIPS(nn.Module):
         tensors = load_safetensors(path, "LPIPS")
         layers = vgg_features(VGG16_LAYOUT)
         bounds = (0, *SLICE_ENDS)
-        self.slices = nn.ModuleList(nn.Sequential(*layers[a:b]) for a, b in zip(bounds, bounds[1:]))
+        self.slices = nn.ModuleList(nn.Sequential(*layers[a:b]) for a, b in pairwise(bounds))
         widths = (64, 128, 256, 512, 512)
         self.lins = nn.ModuleList(nn.Conv2d(w, 1, 1, bias=False) for w in widths)
         state = {}
-        for k, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        for k, (a, b) in enumerate(pairwise(bounds)):
             for i in range(a, b):
                 for kind in ("weight", "bias"):
                     name = f"net.slice{k + 1}.{i}.{kind}"
@@ -57,7 +58,7 @@ class LPIPS(nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         fa, fb = ((2 * a - 1) - self.shift) / self.scale, ((2 * b - 1) - self.shift) / self.scale
         total = a.new_zeros(a.shape[0])
-        for block, lin in zip(self.slices, self.lins):
+        for block, lin in zip(self.slices, self.lins, strict=True):
             fa, fb = block(fa), block(fb)
             na = fa / (fa.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
             nb = fb / (fb.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)

@@ -78,7 +78,7 @@ class LaplacianPyramidLoss(nn.Module):
         self.levels = levels
 
     def forward(self, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        pairs = zip(laplacian_pyramid(y, self.levels), laplacian_pyramid(target, self.levels))
+        pairs = zip(laplacian_pyramid(y, self.levels), laplacian_pyramid(target, self.levels), strict=True)
         return sum((F.l1_loss(a, b) for a, b in pairs), y.new_zeros(()))
 
 

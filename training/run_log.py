@@ -21,7 +21,7 @@ class RunLog:
         self.writer = None
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter  # noqa: PLC0415  (optional dependency)
+                from torch.utils.tensorboard import SummaryWriter  # optional dependency
             except ImportError:
                 log.info("tensorboard is not installed: logging to %s only", self.path)
             else:

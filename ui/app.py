@@ -34,7 +34,8 @@ def dark_palette() -> QPalette:
         QPalette.ColorRole.Text: QColor(220, 220, 220), QPalette.ColorRole.Button: QColor(58, 58, 62),
         QPalette.ColorRole.ButtonText: QColor(220, 220, 220), QPalette.ColorRole.Highlight: QColor(214, 150, 40),
         QPalette.ColorRole.HighlightedText: QColor(20, 20, 20), QPalette.ColorRole.ToolTipBase: QColor(30, 30, 32),
-        QPalette.ColorRole.ToolTipText: QColor(225, 225, 225), QPalette.ColorRole.PlaceholderText: QColor(130, 130, 130),
+        QPalette.ColorRole.ToolTipText: QColor(225, 225, 225),
+        QPalette.ColorRole.PlaceholderText: QColor(130, 130, 130),
     }
     for role, color in roles.items():
         palette.setColor(role, color)

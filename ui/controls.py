@@ -6,7 +6,8 @@ knobs the node wraps) appears in the panel by itself. Floats and ints get a slid
 range beside a spin box that accepts the whole hard range; choices get a combo box, bools a check
 box, colours a text field ("auto" or "r, g, b"), paths a field with a browse button. Every row has a
 reset-to-default button and a tooltip with the param's hint, range and default. A dot marks the
-params whose change re-runs the network (stage "network"); the others only re-composite.
+params whose change re-runs the network (stages "prepare" and "infer"); the others only re-composite.
+An edit is reported once, through ``changed``; the window validates it and never writes it back.
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ log = logging.getLogger(__name__)
 
 SLIDER_STEPS = 1000
 UNBOUNDED = 1e9
-NETWORK_MARK = "\u25cf"  # a dot before the labels of network-stage params
+NETWORK_MARK = "\u25cf"  # a dot before the labels of params that re-run the network
+#: What a change of a param of each stage re-runs (the tooltip's last line).
+STAGE_HINTS = {
+    "prepare": "Changing it prepares the network's inputs again and re-runs the network.",
+    "infer": "Changing it re-runs the network on the prepared inputs.",
+    "comp": "Changing it re-composites the cached network output (fast).",
+}
 CHANGED_STYLE = "color: #8cc8ff;"
 ERROR_STYLE = "border: 1px solid #e05050;"
 
@@ -53,14 +60,16 @@ def _decimals(param: Param) -> int:
 
 def tooltip(param: Param) -> str:
     """The row's tooltip: label, script name, hint, default, range and what a change re-runs."""
-    default = "auto" if param.default is None else repr(param.default) if param.type in ("string", "path") else param.default
+    if param.default is None:
+        default = "auto"
+    else:
+        default = repr(param.default) if param.type in ("string", "path") else param.default
     lines = [f"<b>{param.label}</b> <code>{param.name}</code>", param.hint, f"Default: {default}"]
     if param.type in ("float", "int", "rgb") and (param.minimum is not None or param.maximum is not None):
         lines.append(f"Range: {param.range_text()}")
     if param.type == "choice":
         lines.append(f"Choices: {', '.join(param.choices)}")
-    lines.append("Changing it re-runs the network." if param.stage == "network"
-                 else "Changing it re-composites the cached network output (fast).")
+    lines.append(STAGE_HINTS[param.stage])
     if param.spatial:
         lines.append("In pixels at full resolution (scaled with the proxy).")
     return "<br>".join(lines)
@@ -275,7 +284,7 @@ class ParamPanel(QWidget):
         return scroll
 
     def _row(self, grid: QGridLayout, row: int, param: Param) -> None:
-        mark = f"<span style='color:#e0a040'>{NETWORK_MARK}</span> " if param.stage == "network" else ""
+        mark = f"<span style='color:#e0a040'>{NETWORK_MARK}</span> " if param.stage != "comp" else ""
         label = QLabel(f"{mark}{param.label}")
         label.setToolTip(tooltip(param))
         editor = EDITORS[param.type](param)
@@ -294,6 +303,8 @@ class ParamPanel(QWidget):
         self._mark(param.name)
 
     def _edited(self, name: str, value: Any) -> None:
+        self._values[name] = value
+        self._mark(name)
         self.set_error(name, None)
         self.changed.emit(name, value)
 

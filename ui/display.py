@@ -6,6 +6,11 @@ Channel isolation (R, G or B) copies that channel to all three before the transf
 does; A shows alpha as data. Mattes are data: shown as grey without any colour transform. FPAT
 attention is normalised to its maximum and shown with a heat ramp. The float values the probe reads
 are kept beside the 8-bit image, untouched by any of this.
+
+The display transform is the costliest step of a panel update (an ACES output transform on every
+pixel), so a colour layer shown again with the same display settings re-transforms only the pixels
+whose values changed; OCIO's CPU processor works pixel by pixel, so the image is the one a full
+conversion makes, bit for bit.
 """
 
 from __future__ import annotations
@@ -46,12 +51,17 @@ class DisplaySettings:
 
 @dataclass
 class DisplayImage:
-    """What the viewer paints (``rgb8``, H x W x 3) and what the probe reads (``values``, H x W x C)."""
+    """What the viewer paints (``rgb8``, H x W x 3) and what the probe reads (``values``, H x W x C).
+
+    ``made_by`` is what else decided ``rgb8`` (kind, display settings, colour config) when it came from
+    the display transform, so a later conversion knows when it may reuse it.
+    """
 
     rgb8: np.ndarray
     values: np.ndarray
     channel_names: tuple[str, ...]
     note: str = ""
+    made_by: tuple | None = None
 
 
 @functools.lru_cache(maxsize=16)
@@ -84,6 +94,17 @@ def _heat(plane: torch.Tensor, backdrop: np.ndarray | None) -> np.ndarray:
     return (rgb * 255.0 + 0.5).astype(np.uint8)
 
 
+def _changed(now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """(H,W) pixels of two contiguous (H,W,C) float32 arrays that differ in any bit, compared a machine
+    word at a time (several times faster than a float compare reduced over channels; NaNs compare)."""
+    words = np.uint64 if now.shape[-1] % 2 == 0 else np.uint32
+    a, b = now.view(words), before.view(words)
+    changed = a[..., 0] != b[..., 0]
+    for index in range(1, a.shape[-1]):
+        changed |= a[..., index] != b[..., index]
+    return changed
+
+
 def channel_names(kind: str, channels: int) -> tuple[str, ...]:
     if kind != COLOR:
         return ("weight",) if kind == HEAT else ("matte",)
@@ -91,10 +112,11 @@ def channel_names(kind: str, channels: int) -> tuple[str, ...]:
 
 
 def to_display(pixels: torch.Tensor, kind: str, settings: DisplaySettings, color: ColorConfig,
-               backdrop: torch.Tensor | None = None) -> DisplayImage:
+               backdrop: torch.Tensor | None = None, previous: DisplayImage | None = None) -> DisplayImage:
     """8-bit display image and probe values of a (C,H,W) CPU layer (see the module docstring).
 
-    ``backdrop`` (a colour layer of the same size) is shown dimmed under a HEAT layer.
+    ``backdrop`` (a colour layer of the same size) is shown dimmed under a HEAT layer. ``previous`` is
+    the image last shown for this layer: only pixels whose values changed since are transformed again.
     """
     pixels = pixels.detach().to("cpu", torch.float32)
     values = pixels.permute(1, 2, 0).contiguous().numpy()
@@ -115,8 +137,18 @@ def to_display(pixels: torch.Tensor, kind: str, settings: DisplaySettings, color
     rgb = pixels[:3] if channel == "rgb" else pixels["rgb".index(channel):"rgb".index(channel) + 1].expand(3, -1, -1)
     if settings.exposure != 0.0:
         rgb = rgb * (2.0 ** settings.exposure)
-    shown = apply_ocio(_cpu_processor(color, settings.display, settings.view), rgb[None])[0]
-    return DisplayImage(_to_uint8(shown, settings.gamma), values, names, note)
+    made_by = (kind, settings, color)
+    processor = _cpu_processor(color, settings.display, settings.view)
+    if previous is None or previous.made_by != made_by or previous.values.shape != values.shape:
+        shown = apply_ocio(processor, rgb[None])[0]
+        return DisplayImage(_to_uint8(shown, settings.gamma), values, names, note, made_by)
+    rgb8 = previous.rgb8.copy()
+    changed = _changed(values, previous.values)
+    if changed.any():
+        picked = rgb.permute(1, 2, 0)[torch.from_numpy(changed)]  # (N,3): the changed pixels in one row
+        shown = apply_ocio(processor, picked.T[None, :, None, :])[0, 0]
+        rgb8[changed] = _to_uint8(shown, settings.gamma)
+    return DisplayImage(rgb8, values, names, note, made_by)
 
 
 def displays(color: ColorConfig) -> list[str]:

@@ -25,7 +25,7 @@ _checked = False
 
 def binding_leaks_none() -> bool:
     """Whether a void Qt call drops a reference to None (measured, not guessed from versions)."""
-    from PySide6.QtCore import QObject  # noqa: PLC0415
+    from PySide6.QtCore import QObject
 
     probe = QObject()
     before = sys.getrefcount(None)
@@ -42,7 +42,7 @@ def protect_none() -> bool:
     _checked = True
     if not binding_leaks_none():
         return False
-    import PySide6  # noqa: PLC0415
+    import PySide6
 
     log.warning("PySide6 %s on Python %d.%d drops a reference to None on every void Qt call; compensating "
                 "(install a PySide6 without this bug, e.g. 6.11)", PySide6.__version__, *sys.version_info[:2])

@@ -3,11 +3,13 @@
 The window submits a :class:`ViewRequest` for every change (param, frame, layer, display). Requests
 queue in a single slot, so a burst of slider moves collapses into the last one; each carries a
 generation number, and a render whose generation is no longer the newest stops at the next stage
-boundary before its composite (:class:`~changer.ui.session.RenderCancelled`). Work already done is
-kept in the session's caches. Once a frame is composited it is shown even if a newer request
-arrived meanwhile: that keeps a dragged slider visibly live. User mistakes
-(:class:`~changer.core.errors.ChangerError`) and bugs both arrive as :attr:`RenderWorker.failed`
-with a one-line message; the thread never dies and the window never blocks.
+boundary (the effect's abort, :class:`~changer.plugin.effect.RenderAborted`). Work already done is
+kept in the session's stage cache. The display conversion of a layer re-transforms only the pixels
+that changed since that layer was last shown with the same display settings (:mod:`.display`). Once
+a frame is composited it is shown even if a newer request arrived meanwhile: that keeps a dragged
+slider visibly live. User mistakes (:class:`~changer.core.errors.ChangerError`) and bugs both arrive
+as :attr:`RenderWorker.failed` with a one-line message; the thread never dies and the window never
+blocks.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from PySide6.QtCore import QThread, Signal
 
 from changer.core.errors import ChangerError
+from changer.plugin.effect import RenderAborted
 
 from .display import DisplayImage, DisplaySettings, to_display
 from .layers import HEAT, LAYER_BY_NAME, LayerUnavailable
-from .session import RenderCancelled, RenderedFrame, RenderRequest, ReviewSession
+from .session import RenderedFrame, RenderRequest, ReviewSession
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +57,32 @@ class Reply:
 
 
 def present(session: ReviewSession, request: ViewRequest, cancelled: Callable[[], bool] = lambda: False,
-            generation: int = 0) -> Reply:
-    """Render ``request`` (through the caches) and convert its layer (and the plate) for display."""
+            generation: int = 0, shown: dict[str, DisplayImage] | None = None) -> Reply:
+    """Render ``request`` (through the stage cache) and convert its layer (and the plate) for display.
+
+    ``shown`` maps layer names to their last display images: a layer shown again re-transforms only
+    its changed pixels, and ``shown`` is updated.
+    """
     start = time.perf_counter()
     rendered = session.render(request.render, cancelled)
     color = request.render.params.color_config()
+    shown = {} if shown is None else shown
     layer = LAYER_BY_NAME[request.layer]
     note, image = "", None
     try:
         backdrop = LAYER_BY_NAME["plate"].extract(rendered) if layer.kind == HEAT else None
-        image = to_display(layer.extract(rendered), layer.kind, request.display, color, backdrop)
+        image = to_display(layer.extract(rendered), layer.kind, request.display, color, backdrop,
+                           shown.get(layer.name))
+        shown[layer.name] = image
         note = image.note
     except LayerUnavailable as exc:
         note = f"{layer.label}: {exc}"
     plate = None
     if request.wipe:
         plate_layer = LAYER_BY_NAME["plate"]
-        plate = to_display(plate_layer.extract(rendered), plate_layer.kind, request.display, color)
+        plate = to_display(plate_layer.extract(rendered), plate_layer.kind, request.display, color, None,
+                           shown.get(plate_layer.name))
+        shown[plate_layer.name] = plate
     return Reply(generation, request, rendered, image, plate, note, time.perf_counter() - start)
 
 
@@ -87,6 +100,7 @@ class RenderWorker(QThread):
         self._pending: tuple[int, ViewRequest] | None = None
         self._generation = 0
         self._stopping = False
+        self._shown: dict[str, DisplayImage] = {}  # only the render thread touches it
         self.setObjectName("changer-render")
 
     @property
@@ -123,8 +137,8 @@ class RenderWorker(QThread):
                 self._pending = None
             self.busy.emit(True)
             try:
-                reply = present(self.session, request, lambda: self._stale(generation), generation)
-            except RenderCancelled:
+                reply = present(self.session, request, partial(self._stale, generation), generation, self._shown)
+            except RenderAborted:
                 log.debug("request %d superseded", generation)
                 continue
             except ChangerError as exc:

@@ -100,7 +100,8 @@ class FrameScrubber(QWidget):
                 painter.setPen(QPen(TICK, 1))
                 painter.drawLine(QPointF(x, track_y + track_h), QPointF(x, track_y + track_h + 4))
                 painter.setPen(LABEL)
-                painter.drawText(QRectF(x - 30, track_y + track_h + 4, 60, 14), Qt.AlignmentFlag.AlignHCenter, str(frame))
+                label = QRectF(x - 30, track_y + track_h + 4, 60, 14)
+                painter.drawText(label, Qt.AlignmentFlag.AlignHCenter, str(frame))
         index = bisect.bisect_left(self.frames, self.current)
         if index < len(self.frames) and self.frames[index] == self.current:
             x = self._x(index)

@@ -216,7 +216,8 @@ class ImageViewer(QWidget):
             if self.wipe_enabled and self._plate is not None:
                 split = self._wipe_x()
                 painter.save()
-                painter.setClipRect(QRectF(target.left(), target.top(), max(split - target.left(), 0.0), target.height()))
+                left = max(split - target.left(), 0.0)
+                painter.setClipRect(QRectF(target.left(), target.top(), left, target.height()))
                 painter.drawPixmap(target, self._plate, QRectF(self._plate.rect()))
                 painter.restore()
             painter.setPen(QPen(FRAME_BORDER, 1))
@@ -227,7 +228,8 @@ class ImageViewer(QWidget):
 
     def _paint_overlays(self, painter: QPainter, target: QRectF) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for rect, color, style in ((self._box, BOX_COLOR, Qt.PenStyle.DashLine), (self._patch, PATCH_COLOR, Qt.PenStyle.SolidLine)):
+        outlines = ((self._box, BOX_COLOR, Qt.PenStyle.DashLine), (self._patch, PATCH_COLOR, Qt.PenStyle.SolidLine))
+        for rect, color, style in outlines:
             if rect is not None:
                 painter.setPen(QPen(color, 1.5, style))
                 painter.setBrush(Qt.BrushStyle.NoBrush)

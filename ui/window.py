@@ -43,7 +43,7 @@ from .controls import ParamPanel
 from .display import CHANNELS, DisplaySettings, displays, views
 from .layers import LAYER_BY_NAME, LAYERS
 from .qtcompat import protect_none
-from .render_worker import Reply, RenderWorker, ViewRequest
+from .render_worker import RenderWorker, Reply, ViewRequest
 from .scrubber import FrameScrubber
 from .session import PROXY_SCALES, RenderRequest, ReviewSession
 from .viewer import ImageViewer, to_qimage
@@ -51,6 +51,8 @@ from .viewer import ImageViewer, to_qimage
 log = logging.getLogger(__name__)
 
 PROXY_LABELS = {1.0: "Full", 0.5: "1/2", 0.25: "1/4"}
+#: Params whose change swaps the OCIO config or working space (the viewer's display list follows).
+COLOR_PARAMS = ("ocio_config", "working_space")
 BANNER_STYLE = "background: #5a2326; color: #ffd9d9; padding: 6px 10px; border-radius: 3px;"
 SHORTCUTS = (
     ("F", "fit the frame in the view"), ("1", "1:1 zoom"), ("+ / -", "zoom in / out (wheel: about the cursor)"),
@@ -119,7 +121,7 @@ class ReviewWindow(QMainWindow):
         self.banner.hide()
         self.panel = ParamPanel()
         self.panel.set_values(self.params)
-        self.panel.changed.connect(self.set_param)
+        self.panel.changed.connect(self._edited)
         self.panel.invalid.connect(lambda name, message: self._show_error(message))
         self.panel.setMinimumWidth(400)
 
@@ -167,7 +169,8 @@ class ReviewWindow(QMainWindow):
             button.setText(channel.upper())
             button.setCheckable(True)
             button.setAutoExclusive(True)
-            button.setToolTip("Show all colour channels" if channel == "rgb" else f"Show {channel.upper()} only ({channel.upper()})")
+            name = channel.upper()
+            button.setToolTip("Show all colour channels" if channel == "rgb" else f"Show {name} only ({name})")
             button.clicked.connect(lambda _=False, c=channel: self.set_channel(c))
             bar.addWidget(button)
             self.channel_buttons[channel] = button
@@ -297,24 +300,29 @@ class ReviewWindow(QMainWindow):
         self.render_scheduled.emit(generation)
 
     def set_param(self, name: str, value: Any) -> None:
-        """Accept a param edit if the node's rules do (else explain it and keep the last good values)."""
+        """Set a param from code: its control shows the value if the node's rules accept it."""
+        if self._edited(name, value):
+            self.panel.set_values({name: value})
+
+    def _edited(self, name: str, value: Any) -> bool:
+        """Accept an edit if the node's rules do (validated here, once), else explain it and keep the
+        last good values; the control that sent it already shows it."""
         try:
             params = self.params.replace(**{name: value})
-            color = params.color_config()
+            if name in COLOR_PARAMS:
+                params.color_config()
         except ChangerError as exc:
             self.panel.set_error(name, str(exc))
             self._show_error(str(exc))
-            return
+            return False
         stage = params.invalidated_stage(self.params)
-        if stage is None:
-            return
-        new_color = color != self.params.color_config()
-        self.params = params
-        self.panel.set_values({name: value})
-        log.debug("%s=%r (%s stage)", name, value, stage)
-        if new_color:
-            self._sync_display_views()
-        self.request_render()
+        if stage is not None:
+            self.params = params
+            log.debug("%s=%r (%s stage)", name, value, stage)
+            if name in COLOR_PARAMS:
+                self._sync_display_views()
+            self.request_render()
+        return True
 
     def set_frame(self, frame: int) -> None:
         if frame == self.frame or frame not in self.session.frames:
@@ -426,8 +434,7 @@ class ReviewWindow(QMainWindow):
 
     def reload(self) -> None:
         """Forget every cached frame and read the inputs again (after they changed on disk)."""
-        for cache in (self.session.inputs, self.session.jobs, self.session.outputs, self.session.results):
-            cache.clear()
+        self.session.reload()
         self.request_render()
 
     # -- settings ----------------------------------------------------------------------------------
@@ -483,7 +490,9 @@ class ReviewWindow(QMainWindow):
         self._overlays()
         layer = LAYER_BY_NAME[reply.request.layer]
         channel = reply.request.display.channel
-        hud = f"frame {reply.rendered.request.frame}   {layer.label}" + (f"   [{channel.upper()}]" if channel != "rgb" else "")
+        hud = f"frame {reply.rendered.request.frame}   {layer.label}"
+        if channel != "rgb":
+            hud += f"   [{channel.upper()}]"
         if reply.note and reply.image is not None:
             hud += f"   ({reply.note})"
         self.viewer.set_hud(hud)
@@ -498,13 +507,15 @@ class ReviewWindow(QMainWindow):
 
     def _status_text(self, reply: Reply, current: bool) -> str:
         rendered = reply.rendered
-        width, height = rendered.inputs.size[1], rendered.inputs.size[0]
-        parts = [f"frame {rendered.request.frame}", f"{width}\u00d7{height}"
-                 + ("" if rendered.request.scale == 1.0 else f" (proxy {PROXY_LABELS.get(rendered.request.scale, '')})")]
-        if rendered.from_cache:
-            parts.append("from cache")
+        height, width = rendered.inputs.size
+        scale = rendered.request.scale
+        size = f"{width}\u00d7{height}" + ("" if scale == 1.0 else f" (proxy {PROXY_LABELS.get(scale, '')})")
+        parts = [f"frame {rendered.request.frame}", size]
+        if rendered.stage == "cached":
+            parts.append("cached")
         else:
-            parts.append(", ".join(f"{name} {1e3 * s:.0f} ms" for name, s in rendered.timings.items()))
+            times = ", ".join(f"{name} {1e3 * s:.0f} ms" for name, s in rendered.seconds.items())
+            parts.append(f"{rendered.stage} re-ran ({times})")
         if self.latency_ms is not None:
             parts.append(f"updated in {self.latency_ms:.0f} ms")
         parts.append(f"cache {len(self.session.cached_frames(reply.request.render))}/{len(self.session.frames)} frames")
@@ -558,7 +569,8 @@ class ReviewWindow(QMainWindow):
         values = self.reply.image.values
         px = min(int(x * values.shape[1] / width), values.shape[1] - 1)
         py = min(int(y * values.shape[0] / height), values.shape[0] - 1)
-        return int(x), int(y), list(zip(self.reply.image.channel_names, (float(v) for v in values[py, px])))
+        probed = [float(v) for v in values[py, px]]
+        return int(x), int(y), list(zip(self.reply.image.channel_names, probed, strict=True))
 
     def _probe(self, x: float, y: float) -> None:
         probed = self.probe_values(x, y)

@@ -35,6 +35,7 @@ measured (no GPU was available when this was written; the CUDA tests skip with a
 
 from __future__ import annotations
 
+from changer.core.color import lut as _lut
 from changer.core.color.config import (
     DEFAULT_CONFIG,
     DEFAULT_NETWORK_SPACE,
@@ -48,7 +49,6 @@ from changer.core.color.config import (
     get_config,
     resolve_config_source,
 )
-from changer.core.color import lut as _lut
 from changer.core.color.lut import (
     LUT_HDR_TOLERANCE,
     LUT_SIZE,

@@ -16,7 +16,6 @@ import difflib
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import Union
 
 import PyOpenColorIO as ocio
 
@@ -74,7 +73,7 @@ class ColorConfig:
         return self.config.getDefaultView(self.config.getDefaultDisplay())
 
 
-ConfigLike = Union[ColorConfig, str, os.PathLike, None]
+ConfigLike = ColorConfig | str | os.PathLike | None
 
 
 def resolve_config_source(config: str | os.PathLike | None = None) -> tuple[str, str]:

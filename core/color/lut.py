@@ -46,6 +46,7 @@ Choices, by measurement (float32 torch path vs OCIO, in-range validation set):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -121,7 +122,7 @@ class Curve:
 
     @classmethod
     def grey_response(cls, cpu, lo: float, hi: float, eps: float = CURVE_EPS,
-                      size: int = CURVE_SIZE, limit: float = math.inf) -> "Curve | None":
+                      size: int = CURVE_SIZE, limit: float = math.inf) -> Curve | None:
         """OCIO's response on the grey axis ``(x, x, x)`` for x in [lo, hi].
 
         The range is first narrowed to where the response stays finite and within +-``limit``
@@ -161,7 +162,7 @@ class Curve:
     def inverse(self, v: np.ndarray, c: int) -> np.ndarray:
         return _t_inv(self._interp(v, self.y[c], self._grid()), self.eps)
 
-    def to_torch(self, device: torch.device, dtype: torch.dtype) -> "_TorchCurve":
+    def to_torch(self, device: torch.device, dtype: torch.dtype) -> _TorchCurve:
         return _TorchCurve(self, device, dtype)
 
 
@@ -186,7 +187,7 @@ class _TorchCurve:
 class _TorchLut:
     """Device tensors of a :class:`BakedLut`."""
 
-    def __init__(self, lut: "BakedLut", device: torch.device, dtype: torch.dtype):
+    def __init__(self, lut: BakedLut, device: torch.device, dtype: torch.dtype):
         kw = dict(device=device, dtype=dtype)
         # table[r, g, b, c] -> volume[c, b, g, r]: grid[..., 0] (= r) indexes the last dim.
         self.vol = torch.as_tensor(lut.table.transpose(3, 2, 1, 0).copy(), **kw).unsqueeze(0)
@@ -344,10 +345,8 @@ def _validate(lut: BakedLut, fwd, src_linear: bool) -> float:
     unit = np.concatenate([rng.random((4096, 3)),
                            np.repeat(np.linspace(0.0, 1.0, 257)[:, None], 3, axis=1)])
     sets = []
-    try:
+    with contextlib.suppress(Exception):  # no inverse: fall back on the source domain
         sets.append(run_cpu(_cfg.cpu_processor(lut.source, lut.dst, lut.src), unit))
-    except Exception:  # no inverse: fall back on the source domain
-        pass
     if not src_linear or not sets:
         lo, hi = lut.domain
         sets.append(lo + unit * (hi - lo))

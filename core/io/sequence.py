@@ -116,6 +116,13 @@ def parse_frames(text: str) -> list[int]:
 
     Frame numbers go up to :data:`MAX_FRAME` and a range names at most :data:`MAX_FRAMES` frames;
     both are checked before any list is built.
+
+    >>> parse_frames("1001-1005x2,1010")
+    [1001, 1003, 1005, 1010]
+    >>> parse_frames("1-2000000000")
+    Traceback (most recent call last):
+    ...
+    changer.core.errors.SequenceError: invalid frame range '1-2000000000': frame numbers go up to 999999999; ...
     """
     if not text.strip():
         raise _range_error(text, "empty")
@@ -142,7 +149,11 @@ def parse_frames(text: str) -> list[int]:
 
 
 def format_frames(frames: Iterable[int]) -> str:
-    """Compact frame-range string that :func:`parse_frames` reads back: [1,2,3,5,7,9] -> '1-3,5-9x2'."""
+    """Compact frame-range string that :func:`parse_frames` reads back.
+
+    >>> format_frames([1, 2, 3, 5, 7, 9])
+    '1-3,5-9x2'
+    """
     ordered = sorted(set(frames))
     parts: list[str] = []
     i = 0

@@ -2,12 +2,13 @@
 
 ``key(plate, params)`` returns alpha, the despilled foreground (straight and premultiplied) and the
 plate laid onto the canonical green, ``I_T^green``. Parameters, defaults and ranges live in
-:mod:`.params`; the math is documented in :mod:`.keyer`.
+:mod:`.params`; how the key is built is in :mod:`.keyer`, its per-pixel maths in :mod:`.pixel`.
 """
 
 from .clean_plate import estimate_clean_plate
-from .keyer import Backend, Keyer, KeyResult, finish, key, key_network_output, resolve_screen, screen_matte
+from .keyer import Backend, Keyer, KeyResult, key, key_network_output
 from .params import CANONICAL_GREEN, KeyerParams, ParamSpec, param_specs
+from .pixel import finish, screen_matte
 from .screen import estimate_screen_color
 
 __all__ = [
@@ -23,6 +24,5 @@ __all__ = [
     "key",
     "key_network_output",
     "param_specs",
-    "resolve_screen",
     "screen_matte",
 ]

@@ -4,8 +4,8 @@ Every stage of the key is either per pixel or reaches a known number of rows (bl
 Those run band by band on the band's rows plus a halo of that reach and keep only the band's own
 rows; every op treats the window's edge as a frame edge, which changes only rows within its reach
 of that edge, all of them in the halo. So a banded key is the whole-frame key bit for bit. What
-needs the whole frame (the screen colour, the noise level, the coarse levels of the push-pull
-pyramids) is reduced once per frame at low resolution.
+needs the whole frame (the screen colour and estimate, the noise level, the matte's levels, the
+foreground prior) is worked out once per frame on the cell grid (:mod:`.cells`), pooled band by band.
 
 An 8K plate (7680x4320, float32 RGB) is 398 MB and the key's outputs are 4.3 times that; keyed in
 one piece its temporaries came on top, several times the plate again. docs/memory.md has the bound
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import masks
 from ..errors import ParamError
 
 #: Pixels per band when the caller gives no band height (about 4 MB per float32 channel): bands of
@@ -28,9 +27,8 @@ from ..errors import ParamError
 #: about 32 float32 planes of one band plus its halo (docs/memory.md); smaller bands were no
 #: slower on the CPU (their temporaries stay in cache).
 BAND_PIXELS = 1 << 20
-#: Band heights are multiples of this: the finest cell of the push-pull pyramids (8 px), so the
-#: cells a band pulls are exactly the frame's cells, and the row pieces that
-#: :func:`.keyer.screen_matte` convolves are the same pieces in every band.
+#: Band heights are multiples of this (a multiple of :data:`.cells.CELL`), so the cells a band
+#: pools are exactly the frame's cells.
 ROW_ALIGN = 8
 
 
@@ -94,32 +92,3 @@ def bands(height: int, rows: int, halo: int = 0) -> Iterator[Band]:
 def grow_reach(pixels: float) -> int:
     """Rows a grow/shrink by ``pixels`` reads on each side (fractional sizes read one more)."""
     return int(math.ceil(abs(pixels)))
-
-
-class PushPull:
-    """:func:`changer.core.masks.push_pull` in bands: pull each band's cells, fill once per frame at
-    cell resolution, then read back any rows. Bands must start on cell boundaries (:data:`ROW_ALIGN`)."""
-
-    def __init__(self, like: torch.Tensor, channels: int, size: tuple[int, int], level: int = 3) -> None:
-        """``like`` gives batch, device and dtype; ``size`` is the frame's (height, width)."""
-        self.size, self.level, self.cell = size, level, 2 ** level
-        cells = tuple(-(-s // self.cell) for s in size)
-        self.vw = like.new_empty((like.shape[0], channels, *cells))
-        self.w = like.new_empty((like.shape[0], 1, *cells))
-        self.coarse: torch.Tensor | None = None
-
-    def pull(self, band: Band, image: torch.Tensor, weight: torch.Tensor) -> None:
-        """Add the band's own rows of ``image`` (N,C,rows,W) and ``weight`` (N,1,rows,W)."""
-        vw, w = masks.pyramid_cells(image, weight, self.level)
-        at = band.start // self.cell
-        self.vw[..., at:at + vw.shape[-2], :] = vw
-        self.w[..., at:at + w.shape[-2], :] = w
-
-    def fill(self, fallback: torch.Tensor) -> torch.Tensor:
-        """Solve the pyramid once every band is pulled; returns the estimate at cell resolution."""
-        self.coarse = masks.pyramid_fill(self.vw, self.w, fallback)
-        return self.coarse
-
-    def rows(self, index: torch.Tensor, cols: torch.Tensor | None = None) -> torch.Tensor:
-        """The filled image's rows ``index`` (and columns ``cols``, default all) at full resolution."""
-        return masks.upsample_rows(self.coarse, self.size, index, cols)

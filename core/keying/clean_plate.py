@@ -1,128 +1,157 @@
-"""The estimated clean plate: the empty screen behind every pixel, for uneven or wrinkled screens.
+"""The estimated clean plate: the empty screen behind every pixel, for uneven, dirty or shadowed screens.
 
-Computed in horizontal bands (:mod:`.bands`): the fine steps read a band and a halo of rows, the two
-push-pull pyramids are pulled band by band into their 8 px cells and solved once per frame at that
-resolution, and the noise level is measured on a strided sample of rows. Working memory follows the
-band height; the result is the same for every band height.
+Worked out on the cell grid (:mod:`.cells`), like building a clean plate with Nuke's IBKColour:
+
+1. cells whose colour points within 12 degrees of the picked screen colour, with a screen excess
+   within a wide range of its own (falloff, vignette, shadows, dirt), are *candidates*, unless they
+   are *textured*: light, shadows, wrinkles and dirt are smooth across a 4 px cell, strands in
+   front of the screen are not, so a cell whose within-cell deviation is three times the open
+   screen's (its noise) is hair over the screen, however dark or wide the fringe;
+2. their brightness along the screen colour is *closed* (a local maximum, then a local minimum, over
+   3 cells): a dark structure narrower than ~6 cells that the texture test missed -- strands
+   blurred smooth by motion or defocus -- is lifted to the screen around it, while a shadow, a
+   gradient or a wrinkle, wider than that, is kept exactly. So strands are not read as shadow on the screen;
+   their chromaticity is smoothed over the candidates and multiplied back;
+3. the subject (cells the estimate keys above 0.08, grown by a cell) is taken out, and the screen
+   behind it is filled from around it (push-pull) -- from as close as possible, since a shadow
+   the subject casts next to itself must be in the estimate;
+4. per pixel (:meth:`ScreenGrid.rows`), a pixel within 4 noise sigmas of the estimate in every
+   channel is screen itself: open screen keys to exactly 0 through noise, grain and codec blocks.
+
+The noise sigma is measured once per frame on a strided sample. Everything but step 4 runs on the
+grid, once per frame; step 4 is per pixel, band by band (and inside the fused kernels).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from .. import masks
-from .bands import PushPull, band_height, bands, compute_dtype
-from .params import ScreenType
-from .screen import SAMPLES, screen_excess
+from .bands import band_height, bands, compute_dtype
+from .cells import CELL, pool_banded, read_rows
+from .params import KeyerParams, ScreenType
+from .pixel import screen_matte
+from .screen import screen_excess
 
 log = logging.getLogger(__name__)
 
-# Screen and subject are told apart on the plate blurred by this sigma (px).
-_DENOISE_SIGMA = 2.0
-# A pixel may be screen when its colour points within this angle of the
-# picked screen colour and its screen excess is within this factor range of the screen's.
-_MAX_ANGLE_DEG = 10.0
-_EXCESS_RANGE = (0.2, 2.5)
-# Pixels whose colour-difference alpha against the first estimate exceeds this are the subject; the
-# subject grown by this fraction of the image height is "near", where the plate is never trusted.
-_SUBJECT_ALPHA = 0.1
-_NEAR_FRACTION = 0.01
-# Far from the subject, a pixel within this many noise sigmas of the smooth estimate is screen
-# itself: the plate's own value is used there, so open screen keys to exactly 0 despite noise.
-_NOISE_SIGMAS = 4.0
-# Smooth estimates are read back at 1/2**_DETAIL_LEVEL of the plate's resolution.
-_DETAIL_LEVEL = 3
+_MAX_ANGLE_DEG = 12.0
+_EXCESS_RANGE = (0.15, 3.0)
+_CLOSE_CELLS = 3
+# A cell is textured (strands in front of the screen) above this many times the open screen's
+# within-cell deviation, plus this floor (8-bit quantisation, smooth gradients across a cell).
+_TEXTURE_FACTOR = 3.0
+_TEXTURE_FLOOR = 0.004
+_SUBJECT_ALPHA = 0.08
+_SUBJECT_GROW = 1
+_PASSES = 1
+# The noise sigma is measured on a strided sample of about this many pixels.
+_SIGMA_SAMPLES = 1 << 16
+#: A pixel within this many noise sigmas of the estimate (every channel) is screen itself.
+NOISE_SIGMAS = 4.0
 
 
-def estimate_clean_plate(plate: torch.Tensor, screen: torch.Tensor, screen_type: ScreenType = "green",
-                         band_rows: int | None = None) -> torch.Tensor:
-    """(N,3,H,W) estimate of the empty screen behind every pixel, for uneven or wrinkled screens.
+@dataclass
+class ScreenGrid:
+    """The estimated screen: a cell grid (N,3,h,w) read back bilinearly, and the noise sigma (N,3,1,1)."""
 
-    Like building a clean plate with Nuke's IBKColour, in three steps (the tests in 1 and 2 look at
-    the plate blurred by 2 px, so that noise does not decide them):
+    grid: torch.Tensor
+    sigma: torch.Tensor
+    size: tuple[int, int]
 
-    1. pixels whose colour points the way ``screen`` does (brightness anywhere in a wide range:
-       falloff, vignette and shadows included) go into a push-pull pyramid, read back smooth;
-    2. the subject (colour-difference alpha against that estimate above 0.1, without specks) is
-       grown by 1 % of the image height; nothing in that band is trusted, so hair and edges cannot
-       darken the estimate, and the screen behind the subject is interpolated from around it;
-    3. outside the band, pixels within 4 noise sigmas of the smooth estimate keep their own value
-       (so the open screen keys to exactly 0, noise and wrinkles included); the rest use the smooth
-       estimate.
+    def rows(self, plate_rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """The screen behind rows ``index`` of the frame, given those rows of the plate (N,3,r,W)."""
+        smooth = read_rows(self.grid, self.size, index)
+        itself = ((plate_rows - smooth).abs() <= NOISE_SIGMAS * self.sigma).all(1, keepdim=True)
+        return torch.where(itself, plate_rows, smooth)
 
-    ``band_rows`` sets the band height (None: :func:`.bands.band_height`'s default). The result is in
-    the keying precision (float32 for half-precision plates).
-    """
-    n, _, h, w = plate.shape
-    dtype = compute_dtype(plate.dtype)
-    rows = band_height(h, w, band_rows)
+
+def _closing(x: torch.Tensor, valid: torch.Tensor, r: int) -> torch.Tensor:
+    """Morphological closing of ``x`` over the ``valid`` cells (others ignored), at least ``x``."""
+    big = torch.finfo(x.dtype).max
+    up = masks.grow_shrink(torch.where(valid, x, -big), r)
+    seen = up > -big
+    down = -masks.grow_shrink(torch.where(seen, -up, -big), r)
+    return torch.where(valid & (down < big), torch.maximum(down, x), x)
+
+
+def screen_grid(cells: torch.Tensor, texture: torch.Tensor, plate: torch.Tensor, screen: torch.Tensor,
+                screen_type: ScreenType) -> ScreenGrid:
+    """Estimate the screen on the cell grid ``cells`` (N,3,h,w) of ``plate`` (N,3,H,W), with its
+    texture (N,1,h,w), from the picked or given colour ``screen`` (N,3,1,1); see the module docstring."""
+    dtype = cells.dtype
     screen = screen.to(dtype)
-    unit_s = F.normalize(screen.flatten(2).mean(-1), dim=1).view(-1, 3, 1, 1)
-    screen_ex = screen_excess(screen, screen_type).clamp_min(1e-6)
-
-    # 1. Candidates (kept in `trusted`, which step 2 narrows) and the first estimate.
-    trusted = torch.empty((n, 1, h, w), dtype=torch.bool, device=plate.device)
-    excess = plate.new_empty((n, 1, h, w), dtype=dtype)
-    first = PushPull(excess, 3, (h, w), _DETAIL_LEVEL)
-    for band in bands(h, rows, masks.blur_radius(_DENOISE_SIGMA)):
-        calm = masks.blur(plate[..., band.window, :].to(dtype), _DENOISE_SIGMA)[..., band.inner, :]
-        excess[..., band.rows, :] = screen_excess(calm, screen_type)
-        trusted[..., band.rows, :] = _candidate(calm, excess[..., band.rows, :], unit_s, screen_ex)
-        first.pull(band, plate[..., band.rows, :].to(dtype), trusted[..., band.rows, :].to(dtype))
-    first.fill(screen)
-
-    # 2. Drop the subject and its surroundings; the smooth estimate from what is left.
-    near_px = max(1, round(_NEAR_FRACTION * h))
-    smooth = PushPull(excess, 3, (h, w), _DETAIL_LEVEL)
-    for band in bands(h, rows, near_px + 2):
-        behind = screen_excess(first.rows(band.window_index(plate.device)), screen_type).clamp_min(1e-6)
-        subject = (1.0 - excess[..., band.window, :] / behind > _SUBJECT_ALPHA).to(dtype)
-        opened = masks.grow_shrink(masks.grow_shrink(subject, -1), near_px + 1)  # noise specks go
-        near = opened[..., band.inner, :] > 0
-        trusted[..., band.rows, :] &= ~near
-        smooth.pull(band, plate[..., band.rows, :].to(dtype), trusted[..., band.rows, :].to(dtype))
-    del excess
-    smooth.fill(first.coarse)
-
-    # 3. The plate itself where it is screen within the noise, else the smooth estimate.
-    sigma = _robust_sigma(plate, smooth, trusted, dtype)
-    out = plate.new_empty((n, 3, h, w), dtype=dtype)
-    for band in bands(h, rows):
-        p = plate[..., band.rows, :].to(dtype)
-        est = smooth.rows(band.index(plate.device))
-        itself = trusted[..., band.rows, :] & ((p - est).abs_() <= _NOISE_SIGMAS * sigma).all(1, keepdim=True)
-        out[..., band.rows, :] = torch.where(itself, p, est)
-        trusted[..., band.rows, :] = itself
-    log.debug("clean plate: %.1f%% used as is, bands of %d rows", 100 * int(trusted.count_nonzero()) / trusted.numel(),
-              rows)
-    return out
-
-
-def _candidate(calm: torch.Tensor, excess: torch.Tensor, unit_s: torch.Tensor, screen_ex: torch.Tensor) -> torch.Tensor:
-    """Pixels of the blurred plate that may be screen: its direction and screen excess (per pixel)."""
-    c0, c1, c2 = calm[:, 0:1], calm[:, 1:2], calm[:, 2:3]
-    dot = c0 * unit_s[:, 0:1] + c1 * unit_s[:, 1:2] + c2 * unit_s[:, 2:3]
-    cos2 = math.cos(math.radians(_MAX_ANGLE_DEG)) ** 2
-    within_angle = (dot > 0) & (dot * dot >= cos2 * (c0 * c0 + c1 * c1 + c2 * c2))  # cos(angle) >= cos(max)
-    ratio = excess / screen_ex
+    unit = F.normalize(screen.flatten(1), dim=1).view(-1, 3, 1, 1)
+    along = (cells * unit).sum(1, keepdim=True)  # brightness along the screen colour
+    cos_max = math.cos(math.radians(_MAX_ANGLE_DEG))
+    ratio = screen_excess(cells, screen_type) / screen_excess(screen, screen_type).clamp_min(1e-6)
     lo, hi = _EXCESS_RANGE
-    return within_angle & (ratio >= lo) & (ratio <= hi)
+    cand = (along > 0) & (along >= cos_max * cells.norm(dim=1, keepdim=True)) & (ratio >= lo) & (ratio <= hi)
+    cand &= ~_textured(texture, cand)
+    closed = _closing(along, cand, _CLOSE_CELLS)
+    chroma = cells / along.clamp_min(1e-6)
+    chroma = masks.push_pull(chroma, cand.to(dtype), screen / (screen * unit).sum(1, keepdim=True), level=1)
+    lifted = chroma * closed
+    trusted = cand
+    grid = masks.push_pull(lifted, trusted.to(dtype), screen, level=0)
+    params = KeyerParams(screen_type=screen_type)
+    for _ in range(_PASSES):
+        subject = (screen_matte(cells, grid, params) > _SUBJECT_ALPHA).to(dtype)
+        subject = masks.grow_shrink(masks.grow_shrink(subject, -1), _SUBJECT_GROW)  # specks go, the edge is covered
+        trusted = cand & (subject < 0.5)
+        grid = masks.push_pull(lifted, trusted.to(dtype), screen, level=0)
+    sigma = _noise_sigma(plate, grid, trusted)
+    log.debug("screen grid %s: %.1f%% of cells trusted, sigma %s", tuple(grid.shape),
+              100 * float(trusted.float().mean()), sigma.flatten(1).tolist())
+    return ScreenGrid(grid, sigma, tuple(plate.shape[-2:]))
 
 
-def _robust_sigma(plate: torch.Tensor, smooth: PushPull, mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """(N,3,1,1) noise sigma per image and channel: the median absolute residual of the plate from the
-    smooth estimate over ``mask``, on a strided sample of about :data:`.screen.SAMPLES` pixels."""
+def _textured(texture: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+    """Cells of the screen's colour with more texture than the open screen's (strands in front of
+    it); the screen's own texture is the median over the candidates (noise, grain)."""
+    out = []
+    for t, c in zip(texture, cand, strict=True):
+        picked = t[c]
+        level = picked.median() if picked.numel() else t.new_tensor(0.0)
+        out.append(t > _TEXTURE_FACTOR * level + _TEXTURE_FLOOR)
+    textured = torch.stack(out).to(texture.dtype)
+    return textured > 0.5
+
+
+def _noise_sigma(plate: torch.Tensor, grid: torch.Tensor, trusted: torch.Tensor) -> torch.Tensor:
+    """(N,3,1,1) per-channel noise sigma: 1.4826 x the median absolute residual of the plate from
+    the estimate over trusted cells, on a strided sample of about :data:`_SIGMA_SAMPLES` pixels."""
     n, _, h, w = plate.shape
-    step = max(1, int(math.ceil(math.sqrt(h * w / SAMPLES))))
-    est = smooth.rows(torch.arange(0, h, step, device=plate.device), torch.arange(0, w, step, device=plate.device))
-    r = (plate[..., ::step, ::step].to(dtype) - est).abs_().flatten(2)
-    m = mask[..., ::step, ::step].flatten(1)
+    step = max(1, int(math.ceil(math.sqrt(h * w / _SIGMA_SAMPLES))))
+    ys = torch.arange(0, h, step, device=plate.device)
+    xs = torch.arange(0, w, step, device=plate.device)
+    est = read_rows(grid, (h, w), ys, xs)
+    r = (plate[..., ::step, ::step].to(grid.dtype) - est).abs_().flatten(2)
+    m = trusted[:, 0][:, ys // CELL][..., xs // CELL].flatten(1)
     out = []
     for i in range(n):
         picked = r[i][:, m[i]]
         out.append(picked.median(dim=1).values * 1.4826 if picked.shape[1] > 0 else r.new_zeros(3))
     return torch.stack(out).view(n, 3, 1, 1)
+
+
+def estimate_clean_plate(plate: torch.Tensor, screen: torch.Tensor, screen_type: ScreenType = "green",
+                         band_rows: int | None = None) -> torch.Tensor:
+    """(N,3,H,W) estimate of the empty screen behind every pixel of ``plate``, from the picked or
+    given colour ``screen`` (N,3,1,1); in the keying precision (float32 for half-precision plates).
+
+    Keying against it is keying with ``auto_clean_plate`` (the keyer computes the same rows itself).
+    """
+    n, _, h, w = plate.shape
+    rows = band_height(h, w, band_rows)
+    dtype = compute_dtype(plate.dtype)
+    est = screen_grid(*pool_banded(plate, rows), plate, screen, screen_type)
+    out = plate.new_empty((n, 3, h, w), dtype=dtype)
+    for band in bands(h, rows):
+        out[..., band.rows, :] = est.rows(plate[..., band.rows, :].to(dtype), band.index(plate.device))
+    return out

@@ -23,7 +23,7 @@ from ..errors import ParamError, shown
 CANONICAL_GREEN: tuple[float, float, float] = (0.0, 235.0 / 255.0, 13.0 / 255.0)
 
 ScreenType = Literal["green", "blue"]
-DespillMode = Literal["limit", "luminance"]
+DespillMode = Literal["screen", "limit", "luminance"]
 BalanceMode = Literal["auto", "fixed"]
 RGB = tuple[float, float, float]
 
@@ -83,15 +83,20 @@ class KeyerParams:
     clip_white: float = _spec(
         "float", 1.0, "Clip White",
         "Alpha at or above this becomes 1: fills holes in the subject. Must be above Clip Black.", 0.0, 1.0)
+    auto_clip_white: float = _spec(
+        "float", 0.25, "Auto Clip White",
+        "Areas of the matte that are wide and flat (no strand texture, no blur ramp) and key to at least this "
+        "level everywhere are taken as solid subject of a colour near the screen's (yellow-green, lilac, "
+        "bounce-lit wardrobe): the matte there is divided by the level it reached, a local clip white that keeps "
+        "soft edges in proportion. 1 turns it off.", 0.05, 1.0)
     core_depth: float = _spec(
-        "float", 6.0, "Auto Core Depth",
-        "Make the matte solid deeper than this many pixels inside the subject (where alpha is above "
-        "Auto Core Level), keeping a band of a third of it at the edge for the key, scaled by the alpha "
-        "the key reached inside. Rescues clothing close to the screen hue; thin detail (strands, "
-        "fingers) narrower than twice it is left to the key. 0 turns it off.", 0.0, 200.0)
+        "float", 2.0, "Auto Core Size",
+        "The auto core: where the matte, denoised, is at least Auto Core Level over a whole square of this "
+        "radius, it is made solid (noise dips in solid areas). Anything narrower than twice it (strands, fingers' "
+        "edges, motion blur) is left to the key; it never fills gaps. 0 turns it off.", 0.0, 200.0)
     core_level: float = _spec(
-        "float", 0.2, "Auto Core Level",
-        "Alpha above which a pixel counts as subject for the auto core.", 0.01, 1.0)
+        "float", 0.8, "Auto Core Level",
+        "The hard key the auto core is built from: alpha at or above this, after Auto Clip White.", 0.01, 1.0)
     matte_grow: float = _spec(
         "float", 0.0, "Grow/Shrink",
         "Grow (positive) or shrink (negative) the matte, in pixels.", -100.0, 100.0)
@@ -100,12 +105,20 @@ class KeyerParams:
         "Blur the matte (Gaussian sigma, in pixels) after grow/shrink.", 0.0, 100.0)
     despill: float = _spec(
         "float", 1.0, "Despill",
-        "Strength of spill removal on the foreground: 0 leaves it as keyed, 1 removes all screen "
-        "colour above the despill limit.", 0.0, 1.0)
+        "Strength of spill removal on the foreground: 0 leaves it as keyed, 1 removes all screen colour above the "
+        "despill limit (except what Despill Protect keeps).", 0.0, 1.0)
     despill_mode: DespillMode = _spec(
-        "choice", "limit", "Despill Mode",
-        "limit: pull the key channel down to the balance mix of the other two; luminance: the same, "
-        "then add the removed light back as grey so brightness is kept.", choices=("limit", "luminance"))
+        "choice", "screen", "Despill Mode",
+        "screen: subtract the local screen colour, as much as brings the pixel to the despill limit (the "
+        "Screen Balance mix of the other two channels): bounce light is screen light, so this restores the "
+        "colour under it; limit: pull the key channel down to the limit; luminance: the same, then add the "
+        "removed light back as grey so brightness is kept.", choices=("screen", "limit", "luminance"))
+    despill_protect: float = _spec(
+        "float", 0.2, "Despill Protect",
+        "On the solid subject, a colour that would need more than this share of the local screen colour "
+        "removed to reach the limit is the subject's own (yellow-green, lilac wardrobe), not spill, and is "
+        "kept; from half of it the removal fades out. Soft edges are always despilled. 0 protects nothing.",
+        0.0, 1.0)
     despill_bias: RGB | None = _spec(
         "rgb", None, "Despill Bias",
         "A colour that despill must leave unchanged (pick the talent's skin). Unset: neutral grey.",

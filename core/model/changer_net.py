@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional, Union
 import torch
 from torch import Tensor, nn
 
-from ..errors import ParamError
+from ..errors import ContractError, ParamError
 from .blender import BodyBlender
 from .blocks import PixelHead
 from .colorizer import HeadColorizer
@@ -79,9 +79,8 @@ class ChangerNet(nn.Module):
         if query_patch is not None:
             rows, cols = self.patch_grid(x.shape[2], x.shape[3])
             if isinstance(query_patch, bool) or not isinstance(query_patch, int) or not 0 <= query_patch < rows * cols:
-                raise ParamError(
-                    f"query_patch: expected an index in [0, {rows * cols}) on the {rows}x{cols} patch grid, got {query_patch!r}"
-                )
+                raise ParamError(f"query_patch: expected an index in [0, {rows * cols}) on the {rows}x{cols} "
+                                 f"patch grid, got {query_patch!r}")
             index = query_patch
         return self.infer(x, head, body, tau_t, index)
 
@@ -103,19 +102,15 @@ class ChangerNet(nn.Module):
         return ChangerOutput(y, m, self.to_rgb(z_c), attention)
 
     def _check_inputs(self, x: Tensor, head: Tensor, body: Tensor) -> None:
+        # Written out rather than core.checks.check_shape: TorchScript compiles this with forward().
         for name, t in (("X", x), ("I_T^head", head), ("I_T^body", body)):
-            if not isinstance(t, Tensor) or t.dim() != 4 or t.shape[1] != 3:
-                shape = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-                raise ParamError(f"{name}: expected an RGB batch of shape (N,3,H,W), got {shape}")
-            if not t.is_floating_point():
-                raise ParamError(f"{name}: expected floating-point pixels in [0,1], got dtype {t.dtype}")
+            if t.dim() != 4 or t.shape[1] != 3 or not t.is_floating_point():
+                raise ContractError(f"{name}: expected a float RGB batch of shape (N,3,H,W), got {t.shape} {t.dtype}")
             if t.shape != x.shape or t.device != x.device:
-                raise ParamError(
-                    f"{name}: shape {tuple(t.shape)} on {t.device} must match X's {tuple(x.shape)} on {x.device}"
-                )
+                raise ContractError(f"{name}: shape {t.shape} on {t.device} must match X's {x.shape} on {x.device}")
         height, width = x.shape[2], x.shape[3]
         if height % self.size_multiple or width % self.size_multiple:
-            raise ParamError(
+            raise ContractError(
                 f"input size {height}x{width}: height and width must be multiples of {self.size_multiple} "
                 f"(config {self.config.name!r}); pad or crop to e.g. "
                 f"{_round_up(height, self.size_multiple)}x{_round_up(width, self.size_multiple)}"

@@ -86,12 +86,15 @@ class ChangerConfig:
             )
         if len(self.cond_widths) != levels - 1:
             raise ParamError(
-                f"config {self.name!r}: cond_widths needs {levels - 1} entries (one per stride-2 stage), got {self.cond_widths}"
+                f"config {self.name!r}: cond_widths needs {levels - 1} entries (one per stride-2 stage), "
+                f"got {self.cond_widths}"
             )
         if self.dim % self.colorizer_heads:
-            raise ParamError(f"config {self.name!r}: latent width {self.dim} is not divisible by {self.colorizer_heads} heads")
+            raise ParamError(
+                f"config {self.name!r}: latent width {self.dim} is not divisible by {self.colorizer_heads} heads")
         if self.fpat_dim % self.fpat_heads:
-            raise ParamError(f"config {self.name!r}: fpat_dim {self.fpat_dim} is not divisible by {self.fpat_heads} heads")
+            raise ParamError(
+                f"config {self.name!r}: fpat_dim {self.fpat_dim} is not divisible by {self.fpat_heads} heads")
         if self.resolution % self.size_multiple:
             raise ParamError(
                 f"config {self.name!r}: resolution {self.resolution} is not a multiple of {self.size_multiple}"

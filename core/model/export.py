@@ -2,8 +2,8 @@
 
 The exported graph takes τ as an input (a 0-dim tensor), so a host changes it per frame without
 re-exporting. The graph does not range-check τ (that would need a host sync): outside [0,1] Eq. 2
-still holds literally (τ < 0 puts every patch in S_b, τ > 1 every patch in S_nb); hosts bound the knob. Both exports run on a CPU copy of the model in eval mode; the caller's model is not
-touched.
+still holds literally (τ < 0 puts every patch in S_b, τ > 1 every patch in S_nb); hosts bound the
+knob. Both exports run on a CPU copy of the model in eval mode; the caller's model is not touched.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def export_onnx(
     any multiple of the config's ``size_multiple`` up to 4096 (a much slower export).
     """
     try:
-        import onnx  # noqa: F401, PLC0415  (optional dependency, checked here only)
-        import onnxscript  # noqa: F401, PLC0415
+        import onnx  # noqa: F401  (optional dependency, checked here only)
+        import onnxscript  # noqa: F401
     except ImportError:
         raise ChangerError("ONNX export needs the optional packages: pip install onnx onnxscript") from None
     multiple = model.size_multiple
@@ -84,7 +84,8 @@ def export_onnx(
     args = (sample, sample.clone(), sample.clone(), torch.tensor(0.5))
     dynamic_shapes = None
     if dynamic:
-        hw = {2: multiple * Dim("rows", min=1, max=4096 // multiple), 3: multiple * Dim("cols", min=1, max=4096 // multiple)}
+        rows, cols = (multiple * Dim(n, min=1, max=4096 // multiple) for n in ("rows", "cols"))
+        hw = {2: rows, 3: cols}
         dynamic_shapes = {"x": hw, "head": hw, "body": hw, "tau": {}}
     path = Path(path)
     with warnings.catch_warnings():

@@ -17,7 +17,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor, nn
 
-from ..errors import ParamError
+from ..errors import ContractError, ParamError
 from .blocks import TransformerBlock
 from .config import ChangerConfig
 
@@ -51,10 +51,11 @@ def unpatchify(tokens: Tensor, patch: int, h: int, w: int) -> Tensor:
 
 def patch_average(mask: Tensor, patch: int) -> Tensor:
     """Eq. 1: mean of each P×P patch of M (N,1,H,W) → (N, (H/P)(W/P)), patches row-major."""
+    # Written out rather than core.checks.check_shape: TorchScript compiles this with the blender.
     if mask.dim() != 4 or mask.shape[1] != 1:
-        raise ParamError(f"M: expected shape (N,1,H,W), got {list(mask.shape)}")
+        raise ContractError(f"M: expected shape (N,1,H,W), got {list(mask.shape)}")
     if patch < 1 or mask.shape[2] % patch != 0 or mask.shape[3] % patch != 0:
-        raise ParamError(f"M: height and width {list(mask.shape[2:])} must be multiples of the patch size {patch}")
+        raise ContractError(f"M: height and width {list(mask.shape[2:])} must be multiples of the patch size {patch}")
     return patchify(mask, patch).mean(dim=-1)
 
 
@@ -72,7 +73,7 @@ def fpat_mask(m_avg: Tensor, tau: Union[float, Tensor]) -> Tensor:
     """
     check_tau(tau)
     if m_avg.dim() != 2:
-        raise ParamError(f"M_avg: expected shape (N, patches), got {tuple(m_avg.shape)}")
+        raise ContractError(f"M_avg: expected shape (N, patches), got {tuple(m_avg.shape)}")
     tau_t = torch.as_tensor(tau, dtype=m_avg.dtype, device=m_avg.device).reshape(())
     return additive_mask(m_avg, tau_t)
 

@@ -132,7 +132,7 @@ def read_header(path: Path) -> dict[str, TensorSpec]:
     """Name → (shape, dtype) of every tensor in ``path``, from the safetensors header alone."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
-            slices = {name: handle.get_slice(name) for name in handle.keys()}
+            slices = {name: handle.get_slice(name) for name in handle.keys()}  # noqa: SIM118 (a safe_open handle is not a dict)
             return {name: (list(s.get_shape()), s.get_dtype()) for name, s in slices.items()}
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"{path}: not a complete .safetensors file (truncated or another format): {exc}") from None

@@ -1,12 +1,16 @@
 """One frame in, one frame out: the CHANGER render pipeline as three pure stages.
 
-``prepare`` (network stage) -> ``infer`` -> ``composite`` (comp stage), and :func:`render_frame`
-composing them. See :mod:`.stages` for what each does and :mod:`.frame` for the data that flows.
+``prepare`` -> ``infer`` -> ``composite`` (whose parts a host may cache: the network's result at plate
+resolution, :mod:`.place`, and the artist key of the plate, :mod:`.plate`). See
+:mod:`.stages` for what each does and :mod:`.frame` for the data that flows. The node's effect
+(:mod:`changer.plugin.effect`) is the one driver: it runs the stages and caches their products.
 """
 
 from .frame import FULL_FRAME_COVERAGE, FrameInputs, FrameResult, NetworkJob
+from .place import Placement, place
+from .plate import PlateKey, PlateScreen, key_plate, keyer_in_network_space, plate_screen
 from .settings import FrameSettings, MatteSettings
-from .stages import composite, empty_mattes, infer, keyer_in_network_space, passthrough_result, prepare, render_frame
+from .stages import composite, empty_mattes, infer, passthrough_result, prepare
 from .timing import StageTimer
 
 __all__ = [
@@ -16,12 +20,17 @@ __all__ = [
     "FrameSettings",
     "MatteSettings",
     "NetworkJob",
+    "PlateKey",
+    "PlateScreen",
+    "Placement",
     "StageTimer",
     "composite",
     "empty_mattes",
     "infer",
+    "key_plate",
     "keyer_in_network_space",
     "passthrough_result",
+    "place",
+    "plate_screen",
     "prepare",
-    "render_frame",
 ]

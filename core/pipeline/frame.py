@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..align import Similarity
 from ..compose import NetInputs
 from ..errors import ImageReadError
 from ..masks import Box
-from ..align import Similarity
 
 #: A matte covering at least this share of the frame is refused: it is almost surely not a head matte.
 FULL_FRAME_COVERAGE = 0.99
@@ -62,7 +62,8 @@ class FrameInputs:
                 wanted = " or ".join(str(c) for c in allowed[name])
                 raise ImageReadError(f"clip {name}: has {image.shape[0]} channels, expected {wanted}")
             if tuple(image.shape[-2:]) != (height, width):
-                raise ImageReadError(f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the Target is {width}x{height}")
+                raise ImageReadError(
+                    f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the Target is {width}x{height}")
             if image.device != self.device:
                 raise ImageReadError(f"clip {name}: on {image.device}, the Target is on {self.device}")
             bad = int((~torch.isfinite(image)).sum())
@@ -70,7 +71,9 @@ class FrameInputs:
                 raise ImageReadError(f"clip {name}: {bad} NaN or infinite values; expected finite pixels")
 
     def to(self, device: torch.device) -> FrameInputs:
-        move = (lambda t: None if t is None else t.to(device, torch.float32))
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device, torch.float32)
+
         return FrameInputs(move(self.target), move(self.source), move(self.target_matte), move(self.source_matte),
                            move(self.background), move(self.clean_screen))
 

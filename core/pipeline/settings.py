@@ -8,6 +8,7 @@ scale live in :mod:`changer.plugin.params`, which builds a :class:`FrameSettings
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..color import ColorConfig
 from ..keying import KeyerParams
@@ -28,7 +29,8 @@ class FrameSettings:
 
     ``keyer`` is the artist's keyer (comp stage: the final matte of the plate and the key of Y);
     :attr:`network_keyer` keeps only its screen settings, which is how the network's input is keyed.
-    ``query_patch`` asks the network for one FPAT patch's attention (review panel).
+    ``tau`` is the one τ the network reads (``infer``); ``query_patch`` asks it for one FPAT patch's
+    attention (review panel).
     """
 
     keyer: KeyerParams
@@ -45,7 +47,7 @@ class FrameSettings:
     color: ColorConfig
     query_patch: int | None = None
 
-    @property
+    @cached_property
     def network_keyer(self) -> KeyerParams:
         """Screen type, colour and clean-plate switch of :attr:`keyer`; every other knob at its default."""
         return KeyerParams(screen_type=self.keyer.screen_type, screen_color=self.keyer.screen_color,

@@ -1,12 +1,16 @@
 """One frame through CHANGER in three pure stages: prepare -> infer -> composite.
 
-``prepare`` (network stage) shapes the mattes, finds the crop around the head union, converts the
-crop to network space, keys it with the network-stage keyer (screen settings only) and builds X,
-I_T^head and I_T^body at the network's resolution. ``infer`` runs the model. ``composite`` (comp
-stage) keys the whole plate with the artist's keyer, brings Y back to plate resolution with detail
-transfer, keys it, and pastes it with a feathered seam; pixels whose edit weight is 0 keep the plate's
-exact values. A review panel caches the first two and re-runs ``composite`` when only comp-stage
-params change.
+``prepare`` shapes the mattes, finds the crop around the head union, converts the crop to network
+space, keys it with the network-stage keyer (screen settings only) and builds X, I_T^head and
+I_T^body at the network's resolution. ``infer`` runs the model with τ. ``composite`` (comp stage)
+keys the whole plate with the artist's keyer (:mod:`.plate`), brings Y back to plate resolution with
+detail transfer, keys it, and pastes it with a feathered seam; pixels whose edit weight is 0 keep the
+plate's exact values. Y is keyed and converted only inside the edit window (where the edit weight is
+above 0, inside the frame, plus the reach of the keyer's matte stage): nothing outside it is used, and
+a crop that extends past the frame is often several times larger than that. The matte is the one a key
+of the whole crop makes; the keyer's frame-level foreground prior sees the window. The stages are
+driven, and their products cached, by the node's one render driver,
+:meth:`changer.plugin.effect.HeadBlendEffect.render`.
 
 Colour: the crop is converted to network space and clamped to [0, 1] (``clamp_network``), so HDR
 values inside the edited region are clipped to display range there; outside it they are untouched.
@@ -14,40 +18,24 @@ values inside the edited region are clipped to display range there; outside it t
 
 from __future__ import annotations
 
-import dataclasses
-from typing import NamedTuple
-
 import torch
 
 from .. import masks
 from ..align import Similarity, fit_similarity, warp_frame, warp_into_box
-from ..color import ColorConfig, clamp_network, from_network, to_network
+from ..color import ColorConfig, from_network
 from ..compose import build_inputs, canonical_green
 from ..errors import ImageReadError
-from ..keying import KeyerParams, KeyResult, key, key_network_output
+from ..keying import KeyResult, key, key_network_output
+from ..keying.neighbourhood import matte_reach
+from ..masks import Box
 from ..model import ChangerNet, ChangerOutput
-from .crop import blend_into, crop_box, crop_padded, edit_weight, paste, resize
-from .detail import transfer_detail
+from .crop import blend_into, crop_box, crop_padded, inside, paste, resize
 from .frame import FrameInputs, FrameResult, NetworkJob
 from .mattes import is_empty, shape_matte
+from .place import Placement, place
+from .plate import PlateKey, key_plate, keyer_in_network_space, plate_screen, to_net
 from .settings import FrameSettings
 from .timing import StageTimer
-
-
-def _net(image: torch.Tensor, color: ColorConfig, clamp: bool = True) -> torch.Tensor:
-    out = to_network(image, color)
-    return clamp_network(out) if clamp else out
-
-
-def keyer_in_network_space(params: KeyerParams, color: ColorConfig) -> KeyerParams:
-    """The keyer with its picked colours (given in the working space, like the plate) in network space."""
-    changes = {}
-    for name in ("screen_color", "despill_bias"):
-        value = getattr(params, name)
-        if value is not None:
-            pixel = torch.tensor(value, dtype=torch.float32).view(1, 3, 1, 1)
-            changes[name] = tuple(float(v) for v in to_network(pixel, color).clamp_min(0.0).flatten())
-    return params.replace(**changes) if changes else params
 
 
 def _shaped_mattes(frame: FrameInputs, settings: FrameSettings) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,7 +50,7 @@ def empty_mattes(frame: FrameInputs, settings: FrameSettings) -> list[str]:
 
 
 def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
-    """Network stage: the network's inputs for one frame; None when the frame passes through.
+    """Prepare stage: the network's inputs for one frame; None when the frame passes through.
 
     Raises ImageReadError naming the clip for non-finite pixels, wrong shapes, a full-frame matte, and
     an empty matte unless ``settings.on_empty_matte`` is ``passthrough``.
@@ -92,11 +80,11 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
         union = crop_padded(union_full, box, "zeros")
         inpaint = masks.difference(union, source_head)
     with timer.section("color"):
-        target = _net(crop_padded(frame.target[None], box), color)
+        target = to_net(crop_padded(frame.target[None], box), color)
         source_plate = frame.source[None]
         source = crop_padded(source_plate, box) if fit.is_identity else warp_into_box(source_plate, fit, box, "border")
-        source = _net(source, color)
-        clean = None if frame.clean_screen is None else _net(crop_padded(frame.clean_screen[None], box), color)
+        source = to_net(source, color)
+        clean = None if frame.clean_screen is None else to_net(crop_padded(frame.clean_screen[None], box), color)
         net_keyer = keyer_in_network_space(settings.network_keyer, color)
     size = (settings.network_resolution, settings.network_resolution)
     with timer.section("resize"):
@@ -116,12 +104,13 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
                       timings=dict(timer.seconds))
 
 
-def infer(model: ChangerNet, job: NetworkJob, tau: float, query_patch: int | None = None) -> ChangerOutput:
-    """Run the network on a prepared job (no gradients); outputs come back on the job's device."""
+def infer(model: ChangerNet, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:
+    """Infer stage: the network on a prepared job with ``settings.tau`` (and FPAT's ``query_patch``), no
+    gradients; outputs come back on the job's device."""
     device = next(model.parameters()).device
     x, head, body = (t.to(device) for t in job.inputs[:3])
     with torch.inference_mode():
-        out = model(x, head, body, tau, query_patch)
+        out = model(x, head, body, settings.tau, settings.query_patch)
     home = job.inputs.x.device
     return ChangerOutput(*(None if t is None else t.to(home) for t in out))
 
@@ -135,35 +124,33 @@ def _over(premult: torch.Tensor, alpha: torch.Tensor, background: torch.Tensor |
     return torch.cat([premult + (1.0 - alpha) * bg[:, :3], alpha + (1.0 - alpha) * bg_alpha], dim=1)
 
 
-def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput | None,
-              settings: FrameSettings) -> FrameResult:
-    """Comp stage: the final RGBA and layers at plate resolution (a pass-through frame when ``job`` is None)."""
+def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput | None, settings: FrameSettings,
+              plate_key: PlateKey | None = None, placement: Placement | None = None) -> FrameResult:
+    """Comp stage: the final RGBA and layers at plate resolution (a pass-through frame when ``job`` is None).
+
+    ``plate_key`` (the artist's key of the plate, :func:`.plate.key_plate`) and ``placement`` (Y and the
+    mattes at plate resolution, :func:`.place.place`) are made here when not given.
+    """
     if job is None or output is None:
         return passthrough_result(frame.target)
+    if plate_key is None:
+        plate_key = key_plate(plate_screen(frame, settings), settings)
+    if placement is None:
+        placement = place(frame, job, output, settings)
     timer = StageTimer(frame.device)
-    color, box = settings.color, job.box
-    plate = frame.target[None]
+    color, box, weight = settings.color, job.box, placement.weight
     height, width = frame.size
-    with timer.section("color"):
-        plate_net = _net(plate, color, clamp=False)
-        clean_net = None if frame.clean_screen is None else _net(frame.clean_screen[None], color, clamp=False)
-        artist = keyer_in_network_space(settings.keyer, color)
-    with timer.section("key"):
-        keyed = key(plate_net, artist, clean_plate=clean_net)
-    plate_key = _PlateKey(keyed.alpha, keyed.fg, keyed.screen)
-    del keyed, plate_net, clean_net  # nothing below reads them: 6 to 9 full-frame planes (133 MB each at 8K)
-    with timer.section("transfer"):
-        y_full = transfer_detail(output.y, job.source_crop, job.source_head)
-    with timer.section("key"):
-        head_key = key_network_output(y_full, artist)
+    artist = keyer_in_network_space(settings.keyer, color)
     with timer.section("paste"):
-        weight = edit_weight(job.union, settings.seam_feather, box, (height, width))
-        alpha = blend_into(plate_key.alpha, head_key.alpha, weight, box)
-        crop_size = (box.height, box.width)
-        predicted = paste(plate.new_zeros(1, 1, height, width), resize(output.mask, crop_size).clamp(0, 1), box)
-        inpaint = paste(plate.new_zeros(1, 1, height, width), job.inpaint, box)
-        layers = {"matte": alpha, "M": predicted, "ip": inpaint}
-    rgba = _assemble(frame, job, settings, plate_key, head_key, alpha, weight, layers, timer)
+        window = edit_window(weight, box, (height, width), matte_reach(artist))  # a bound for Y's key
+        rows, cols = slice(window.y0 - box.y0, window.y1 - box.y0), slice(window.x0 - box.x0, window.x1 - box.x0)
+        used = weight[..., rows, cols]
+    with timer.section("key"):
+        head_key = key_network_output(placement.y[..., rows, cols], artist)
+    with timer.section("paste"):
+        alpha = blend_into(plate_key.alpha, head_key.alpha, used, window)
+        layers = {"matte": alpha, "M": placement.predicted, "ip": placement.inpaint}
+    rgba = _assemble(frame, window, settings, plate_key, head_key, alpha, used, layers, timer)
     if settings.output == "aovs":
         with timer.section("color"):
             layers |= _aov_layers(job, output, plate_key.alpha, weight, (height, width), color)
@@ -172,25 +159,31 @@ def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput 
     if output.attention is not None:
         intermediates["attention"] = output.attention
     timings = dict(job.timings)
-    for name, seconds in timer.seconds.items():
-        timings[name] = timings.get(name, 0.0) + seconds
+    for part in (plate_key.timings, placement.timings, timer.seconds):
+        for name, seconds in part.items():
+            timings[name] = timings.get(name, 0.0) + seconds
     return FrameResult(rgba=rgba[0], layers={k: v[0] for k, v in layers.items()}, premultiplied=settings.premultiplied,
                        box=box, intermediates=intermediates, timings=timings)
 
 
-class _PlateKey(NamedTuple):
-    """What the comp stage keeps of the plate's key (the premultiplied fg and ``I_T^green`` go)."""
+def edit_window(weight: torch.Tensor, box: Box, frame_size: tuple[int, int], reach: int) -> Box:
+    """Frame pixels of the part of the crop ``box`` whose network result is used: where the edit
+    ``weight`` (1,1,h,w) is above 0 inside the frame, grown by ``reach`` (so that a key of the window
+    is, there, the key of the whole crop) and kept inside the crop. The whole in-frame part when the
+    weight is 0 everywhere."""
+    part, (rows, cols) = inside(box, frame_size)
+    used = masks.bounding_box(weight[..., rows, cols])
+    if used is None:
+        return part
+    return Box(max(part.x0 + used.x0 - reach, box.x0), max(part.y0 + used.y0 - reach, box.y0),
+               min(part.x0 + used.x1 + reach, box.x1), min(part.y0 + used.y1 + reach, box.y1))
 
-    alpha: torch.Tensor
-    fg: torch.Tensor
-    screen: torch.Tensor
 
-
-def _assemble(frame: FrameInputs, job: NetworkJob, settings: FrameSettings, plate_key: _PlateKey,
-              head_key: KeyResult, alpha: torch.Tensor, weight: torch.Tensor, layers: dict[str, torch.Tensor],
+def _assemble(frame: FrameInputs, box: Box, settings: FrameSettings, plate_key: PlateKey, head_key: KeyResult,
+              alpha: torch.Tensor, weight: torch.Tensor, layers: dict[str, torch.Tensor],
               timer: StageTimer) -> torch.Tensor:
-    """The (1,4,H,W) RGBA of the chosen output."""
-    color, box = settings.color, job.box
+    """The (1,4,H,W) RGBA of the chosen output; ``head_key`` and ``weight`` cover ``box`` (the edit window)."""
+    color = settings.color
     plate = frame.target[None]
     if settings.output == "mattes":
         return torch.cat([layers["matte"], layers["M"], layers["ip"], torch.ones_like(alpha)], dim=1)
@@ -233,24 +226,3 @@ def passthrough_result(plate: torch.Tensor) -> FrameResult:
     rgba = torch.cat([plate, torch.ones_like(zeros)], dim=0)
     return FrameResult(rgba=rgba, layers={"matte": zeros, "M": zeros.clone(), "ip": zeros.clone()},
                        premultiplied=False, box=None, passthrough=True)
-
-
-def render_frame(model: ChangerNet, frame: FrameInputs, settings: FrameSettings) -> FrameResult:
-    """prepare -> infer -> composite on the model's device; the result comes back on the CPU."""
-    device = next(model.parameters()).device
-    frame = frame.to(device)
-    job = prepare(frame, settings)
-    if job is None:
-        return _to_cpu(passthrough_result(frame.target))
-    timer = StageTimer(device)
-    with timer.section("network"):
-        output = infer(model, job, settings.tau, settings.query_patch)
-    result = composite(frame, job, output, settings)
-    result.timings["network"] = timer.seconds["network"]
-    return _to_cpu(result)
-
-
-def _to_cpu(result: FrameResult) -> FrameResult:
-    cpu = (lambda t: t.to("cpu"))
-    return dataclasses.replace(result, rgba=cpu(result.rgba), layers={k: cpu(v) for k, v in result.layers.items()},
-                               intermediates={k: cpu(v) for k, v in result.intermediates.items()})

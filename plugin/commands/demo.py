@@ -12,6 +12,18 @@ import argparse
 import logging
 from pathlib import Path
 
+from changer.core.errors import ParamError, WeightsError
+from changer.core.io import read_image, read_layers
+from changer.core.masks import Box
+from changer.core.pipeline.crop import resize
+from changer.plugin.hosts import batch
+from changer.plugin.hosts.batch import CROP_ATTRIBUTE, RenderPlan
+from changer.plugin.hosts.options import RenderOptions
+from changer.plugin.models import resolve_weights
+from changer.training.studio.shot import make_demo_shot, size_text
+
+from .previews import contact_sheet, display, panel, write_gif
+
 log = logging.getLogger(__name__)
 
 SHEET_ROWS = 4
@@ -32,12 +44,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from changer.core.errors import ParamError, WeightsError  # noqa: PLC0415
-    from changer.plugin.demo_shot import make_demo_shot, size_text  # noqa: PLC0415
-    from changer.plugin.hosts import batch  # noqa: PLC0415
-    from changer.plugin.hosts.options import RenderOptions  # noqa: PLC0415
-    from changer.plugin.models import resolve_weights  # noqa: PLC0415
-
     size = size_text(args.size)
     if not 1 <= args.frames <= 1000:
         raise ParamError(f"--frames {args.frames}: expected 1 to 1000")
@@ -67,14 +73,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _previews(plan, out: Path) -> tuple[Path, Path | None]:
+def _previews(plan: RenderPlan, out: Path) -> tuple[Path, Path | None]:
     """The contact sheet and the GIF from the rendered EXRs."""
-    from changer.core.io import read_layers, read_image  # noqa: PLC0415
-    from changer.core.masks import Box  # noqa: PLC0415
-    from changer.plugin.hosts.batch import CROP_ATTRIBUTE  # noqa: PLC0415
-    from changer.plugin.previews import contact_sheet, display, panel, write_gif  # noqa: PLC0415
-    from changer.core.pipeline.crop import resize  # noqa: PLC0415
-
     color = plan.params.color_config()
     frames = list(plan.frames)
     picks = sorted({frames[round(i * (len(frames) - 1) / max(SHEET_ROWS - 1, 1))] for i in range(SHEET_ROWS)})

@@ -11,6 +11,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from changer.core.io.output_file import check_output_file
+from changer.core.model.export import export_onnx, export_torchscript
+from changer.core.model.nuke import export_nuke
+from changer.core.model.weights_io import load_weights
+from changer.core.weights import card_path
+from changer.plugin.models import resolve_weights
+from changer.plugin.params import get_param
+
 FORMATS = ("nuke", "torchscript", "onnx")
 
 
@@ -24,28 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from changer.core.io.output_file import check_output_file  # noqa: PLC0415
-    from changer.core.model.weights_io import load_weights  # noqa: PLC0415
-    from changer.core.weights import card_path  # noqa: PLC0415
-    from changer.plugin.models import resolve_weights  # noqa: PLC0415
-    from changer.plugin.params import get_param  # noqa: PLC0415
-
     get_param("tau").validate(args.tau)
     weights = resolve_weights(args.weights)
     inputs = {"weights file": weights, "weights card": card_path(weights)}
     out = check_output_file(args.out, "--out", inputs=inputs, overwrite=args.overwrite)
     model = load_weights(weights, "cpu")
     if args.format == "nuke":
-        from changer.core.model.nuke import export_nuke  # noqa: PLC0415
-
         path = export_nuke(model, out, tau=args.tau)
     elif args.format == "torchscript":
-        from changer.core.model.export import export_torchscript  # noqa: PLC0415
-
         path = export_torchscript(model, out)
     else:
-        from changer.core.model.export import export_onnx  # noqa: PLC0415
-
         path = export_onnx(model, out, size=(args.size, args.size))
     print(f"wrote {path}")
     return 0

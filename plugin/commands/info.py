@@ -6,24 +6,22 @@ import argparse
 import importlib.metadata
 import platform
 
+import OpenImageIO as oiio
+import PyOpenColorIO as ocio
 import torch
 
+from changer.core.color import get_config
 from changer.core.device import cupy_status, pick_device
 from changer.core.weights import find_weights, weights_search_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ocio-config", help="OCIO config path or ocio:// URI (default: $OCIO, else the built-in default)")
+    parser.add_argument("--ocio-config",
+                        help="OCIO config path or ocio:// URI (default: $OCIO, else the built-in default)")
 
 
 def collect(ocio_config: str | None = None) -> list[tuple[str, str]]:
     """The facts `changer info` prints, as (label, value) rows, so tests can check each one."""
-    import OpenImageIO as oiio  # noqa: PLC0415  (keep CLI start-up light)
-
-    import PyOpenColorIO as ocio  # noqa: PLC0415
-
-    from changer.core.color import get_config  # noqa: PLC0415
-
     rows = [
         ("changer", importlib.metadata.version("changer")),
         ("python", platform.python_version()),

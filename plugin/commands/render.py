@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from changer.plugin.hosts import batch
 from changer.plugin.hosts.options import RenderOptions, add_render_arguments
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from changer.plugin.hosts import batch  # noqa: PLC0415  (torch and the model load only when rendering)
-
     options = RenderOptions.from_args(args)
     plan = batch.plan_render(options)
     if args.print_chunks is not None:

@@ -5,7 +5,7 @@ place): the clips, ``--frames``, ``--config shot.toml`` and ``--set``; ``--out``
 only go into the render command the panel copies for you. Inputs are checked by the batch host's
 readers before the window opens, and so are the display (no Qt abort on a headless machine) and the
 ``--screenshot`` path (a PNG in a writable folder; an earlier screenshot is replaced). Qt is imported
-here, inside :func:`run`, never by ``changer render``.
+by this module, which `changer` imports only for this command, never for ``changer render``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from changer.plugin.hosts.options import add_render_arguments
+from changer.core.errors import ParamError
+from changer.plugin.hosts.options import RenderOptions, add_render_arguments
+from changer.ui.app import check_display, check_screenshot, run_review
+from changer.ui.layers import LAYER_BY_NAME
+from changer.ui.session import ReviewSession
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from changer.core.errors import ParamError  # noqa: PLC0415
-    from changer.plugin.hosts.options import RenderOptions  # noqa: PLC0415
-
     if args.print_chunks is not None:
         raise ParamError("--print-chunks is for changer render; the review panel renders interactively")
     if args.cache_mb < 64:
         raise ParamError(f"--cache-mb {args.cache_mb}: expected at least 64")
-
-    from changer.ui.app import check_display, check_screenshot, run_review  # noqa: PLC0415  (Qt: this command only)
-    from changer.ui.layers import LAYER_BY_NAME  # noqa: PLC0415
-    from changer.ui.session import ReviewSession  # noqa: PLC0415
-
     check_display()
     if args.screenshot is not None:
         check_screenshot(args.screenshot)

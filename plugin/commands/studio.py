@@ -16,6 +16,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from changer.core.errors import ParamError
+from changer.training.studio import MAX_SIZE, MIN_SIZE, SCREENS, generate
+from changer.training.studio.export import write_exr, write_metadata, write_preview
+from changer.training.studio.generate import MAX_FRAMES
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> tuple[int, int]:
-    from changer.training.studio import MAX_SIZE, MIN_SIZE, SCREENS  # noqa: PLC0415
-    from changer.training.studio.generate import MAX_FRAMES  # noqa: PLC0415
-
     size = _size(args.size)
     if not all(MIN_SIZE <= v <= MAX_SIZE for v in size):
         raise ParamError(f"--size: expected width and height in [{MIN_SIZE}, {MAX_SIZE}], got {args.size}")
@@ -61,8 +61,6 @@ def _check(args: argparse.Namespace) -> tuple[int, int]:
 
 def run(args: argparse.Namespace) -> int:
     size = _check(args)
-    from changer.training.studio import generate  # noqa: PLC0415
-    from changer.training.studio.export import write_exr, write_metadata, write_preview  # noqa: PLC0415
 
     out: Path = args.out
     (out / "preview").mkdir(parents=True, exist_ok=True)

@@ -33,15 +33,16 @@ import signal
 import sys
 import time
 import traceback
-from importlib import metadata
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 import changer.core.errors as errors
+from changer.core.device import one_cpu_thread, pick_device
 from changer.core.errors import ChangerError, ParamError, SequenceError
 from changer.core.io import (
     EXR_COMPRESSIONS,
@@ -57,7 +58,6 @@ from changer.core.io import (
     remove_stale_temp_files,
     write_image,
 )
-from changer.core.device import one_cpu_thread, pick_device
 from changer.core.io.locks import FrameLocks
 from changer.core.io.output_file import make_output_folder, same_file
 from changer.core.weights import read_card

@@ -4,7 +4,9 @@
 resolution changes, clips whose frame sizes disagree and files without the channels a clip needs.
 :class:`SequenceClipSource` is the effect's :class:`~changer.plugin.effect.ClipSource` over those
 files: every clip is placed in the Target's data window (zeros outside its own) so all pixels line
-up; image clips are taken as they are (they are in the working space), mattes untouched.
+up; image clips are taken as they are (they are in the working space), mattes untouched. At an
+OpenFX render scale below 1 (the review panel's proxy) every clip is area-averaged down to
+``round(size * scale)`` pixels (:func:`downscale`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from changer.core.errors import ChangerError, ImageReadError, SequenceError
 from changer.core.io import ImageMeta, SequencePattern, Window, check_sequence, read_image
@@ -101,10 +104,25 @@ def fit_window(pixels: torch.Tensor, have: Window, want: Window) -> torch.Tensor
     return out
 
 
+def scaled_size(height: int, width: int, render_scale: float) -> tuple[int, int]:
+    """(height, width) of a frame at ``render_scale``: rounded, at least one pixel."""
+    return max(1, round(height * render_scale)), max(1, round(width * render_scale))
+
+
+def downscale(pixels: torch.Tensor, render_scale: float) -> torch.Tensor:
+    """(C,H,W) pixels at ``render_scale`` <= 1, each output pixel the area average of the input it
+    covers (exact box averages for 1/2, 1/4...; mattes stay in [0, 1], nothing rings)."""
+    if render_scale == 1.0:
+        return pixels
+    size = scaled_size(*pixels.shape[-2:], render_scale)
+    return F.interpolate(pixels[None], size=size, mode="area")[0]
+
+
 class SequenceClipSource:
     """:class:`~changer.plugin.effect.ClipSource` over :class:`ClipFiles`; times are frame numbers."""
 
-    def __init__(self, clips: dict[str, ClipFiles], stills: dict[str, tuple[torch.Tensor, ImageMeta]] | None = None) -> None:
+    def __init__(self, clips: dict[str, ClipFiles],
+                 stills: dict[str, tuple[torch.Tensor, ImageMeta]] | None = None) -> None:
         self._by_name = {clip.name: clip for clip in clips.values()}
         self._target = clips["target"]
         self._stills = {} if stills is None else stills  # a still (background, clean screen) is read once
@@ -119,8 +137,6 @@ class SequenceClipSource:
         return Rect(w.x, w.y, w.x + w.width, w.y + w.height)
 
     def fetch(self, clip: str, time_: float, render_scale: float = 1.0) -> torch.Tensor:
-        if render_scale != 1.0:
-            raise SequenceError(f"the batch host renders at full scale, got render scale {render_scale}")
         files = self._by_name[clip]
         frame = int(time_)
         start = time.perf_counter()
@@ -142,6 +158,6 @@ class SequenceClipSource:
             window = meta.data_window
         else:
             window = self.target_meta.data_window if self.target_meta else self._target.meta.data_window
-        pixels = fit_window(pixels, meta.data_window, window)
+        pixels = downscale(fit_window(pixels, meta.data_window, window), render_scale)
         self.read_seconds += time.perf_counter() - start
         return pixels

@@ -99,18 +99,22 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
                        help="channel of the source matte files (default auto: the only channel, else A)")
     parser.add_argument("--out", type=Path, metavar="PATTERN", help="output EXR sequence, e.g. out/comp.####.exr")
     parser.add_argument("--frames", metavar="RANGE",
-                        help="frames to render: 1001-1100, 1001-1100x2, 1001,1005 (default: the Target's frames on disk)")
-    params = parser.add_argument_group("params (see `python -m changer.plugin.params`)")
+                        help="frames to render: 1001-1100, 1001-1100x2, 1001,1005 "
+                             "(default: the Target's frames on disk)")
+    params = parser.add_argument_group("params (see `changer params`)")
     params.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                         help="set a param, e.g. --set tau=0.4 (repeatable; wins over --config)")
     params.add_argument("--config", metavar="SHOT.toml", help="shot settings: a TOML file with param names as keys")
     params.add_argument("--ocio-config", metavar="CFG", help="OCIO config path or ocio:// URI (the ocio_config param)")
-    params.add_argument("--working-space", metavar="NAME", help="colourspace of the plates and output (the working_space param)")
+    params.add_argument("--working-space", metavar="NAME",
+                        help="colourspace of the plates and output (the working_space param)")
     output = parser.add_argument_group("output")
     output.add_argument("--pixel-type", default="half", choices=EXR_PIXEL_TYPES, help="EXR pixel type (default half)")
-    output.add_argument("--compression", default="zip", help=f"EXR compression: {', '.join(EXR_COMPRESSIONS)} (default zip)")
+    output.add_argument("--compression", default="zip",
+                        help=f"EXR compression: {', '.join(EXR_COMPRESSIONS)} (default zip)")
     output.add_argument("--overwrite", action="store_true", help="re-render frames that are already complete")
-    output.add_argument("--workers", type=int, default=1, help="frames rendered in parallel processes, each on one CPU thread (default 1; "
-                        "use the core count for throughput)")
+    output.add_argument("--workers", type=int, default=1,
+                        help="frames rendered in parallel processes, each on one CPU thread "
+                             "(default 1; use the core count for throughput)")
     parser.add_argument("--print-chunks", type=int, metavar="N",
                         help="print one command line per chunk of N frames (for a farm manager) and exit")

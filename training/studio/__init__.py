@@ -42,6 +42,7 @@ from changer.training.studio.generate import (
     self_reconstruction,
     shot_poses,
 )
+from changer.training.studio.hard import HARD_CASES, hard_sample, hard_set
 from changer.training.studio.params import (
     CLOTH_PATTERNS,
     HAIR_STYLES,
@@ -61,6 +62,7 @@ from changer.training.studio.sample import MASKS, Sample
 __all__ = [
     "CLOTH_PATTERNS",
     "HAIR_STYLES",
+    "HARD_CASES",
     "LABELS",
     "MASKS",
     "MAX_SIZE",
@@ -74,6 +76,8 @@ __all__ = [
     "StudioDataset",
     "iter_shot",
     "make_pair",
+    "hard_sample",
+    "hard_set",
     "make_shot",
     "random_sample",
     "render",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from changer.core.color import from_network
 from changer.core.io import atomic_path, write_image
 from changer.training.studio.preview import label_image
 from changer.training.studio.sample import MASKS, Sample
@@ -23,8 +24,6 @@ from changer.training.studio.sample import MASKS, Sample
 
 def exr_layers(sample: Sample, config: str | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """(plate, layers) in the working space, ready for :func:`changer.core.io.write_image`."""
-    from changer.core.color import from_network  # noqa: PLC0415  (OCIO loads only when EXR is written)
-
     stacked = torch.stack([sample.plate, sample.fg, sample.fg + sample.spill, sample.screen])
     plate, fg, fg_spill, screen = from_network(stacked, config)
     layers = {"fg": fg, "spill": fg_spill - fg, "screen": screen, "alpha": sample.alpha}

@@ -71,7 +71,7 @@ def shot_poses(seed: int, frames: int) -> list[Pose]:
         periods = rng.uniform(40.0, 160.0, 2)
         phases = rng.uniform(0.0, 2.0 * math.pi, 2)
         weights = rng.uniform(0.4, 1.0, 2)
-        wave = sum(wt * np.sin(2.0 * math.pi * t / p + ph) for wt, p, ph in zip(weights, periods, phases))
+        wave = sum(wt * np.sin(2.0 * math.pi * t / p + ph) for wt, p, ph in zip(weights, periods, phases, strict=True))
         tracks[name] = amp * wave / weights.sum()
     poses = []
     for i in range(frames):

@@ -150,6 +150,8 @@ class Studio:
     edge_softness: float             # optical softness of edges in pixels at 1080 lines (>= 1)
     motion_blur: tuple[float, float]  # (length in image units, angle) of the subject's motion blur
     texture_seed: int = 0            # seeds the screen's fabric unevenness (fixed for a shot)
+    dirt: float = 0.0                # stains, scuffs and seams on the screen: 0 none .. 1 heavy
+    codec_quality: float = 0.0       # JPEG-style quality of 4:2:0 block compression; 0: uncompressed
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

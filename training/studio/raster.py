@@ -115,7 +115,7 @@ class Frame:
 
     def box_around(self, points: list[tuple[float, float]], margin_px: int = 2) -> Box:
         """The clipped pixel box holding normalised points (plus a margin)."""
-        cols, rows = zip(*(self.to_pixel(u, v) for u, v in points))
+        cols, rows = zip(*(self.to_pixel(u, v) for u, v in points), strict=True)
         box = Box(math.floor(min(rows)) - margin_px, math.ceil(max(rows)) + margin_px,
                   math.floor(min(cols)) - margin_px, math.ceil(max(cols)) + margin_px)
         return box.clip(self.box)

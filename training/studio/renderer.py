@@ -1,4 +1,4 @@
-"""Render one frame: layers of a person over a screen, then spill, motion blur, shadow and noise.
+"""Render one frame: layers of a person over a screen, then spill, motion blur, shadow, noise and codec.
 
 Layers are composited front to back (the *under* operator, equivalent to *over* back to front)
 inside the subject's bounding box (the "canvas"); everything outside it is screen. Front-to-back
@@ -16,6 +16,7 @@ import torch
 
 from changer.core.errors import ParamError
 from changer.training.studio.body import body_layer, neck_layer
+from changer.training.studio.codec import compress
 from changer.training.studio.face import face_layers
 from changer.training.studio.hair import hair_layers
 from changer.training.studio.params import Identity, Pose, Studio
@@ -160,6 +161,8 @@ def _render(identity: Identity, pose: Pose, studio: Studio, frame: Frame, noise_
     plate = sensor_noise(studio, comp, noise_seed)
     plate += comp
     clamp(plate, 0.0, 1.0, out=plate)
+    if studio.codec_quality > 0:
+        plate = compress(plate, studio.codec_quality)
     noise = np.subtract(plate, comp, out=comp)
     labels = np.zeros((1, frame.height, frame.width), dtype=np.uint8)
     labels[0, cs[0], cs[1]] = _argmax(parts)

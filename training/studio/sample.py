@@ -30,7 +30,7 @@ class Sample:
     """A studio frame and its truth. Images are float32 (C, H, W) in sRGB-encoded display [0, 1].
 
     The plate obeys ``plate = alpha * (fg + spill) + (1 - alpha) * screen + noise`` exactly (up to
-    float rounding); ``noise`` already includes the clipping of the plate to [0, 1].
+    float rounding); ``noise`` already includes the clipping of the plate to [0, 1] and any codec damage.
     """
 
     plate: torch.Tensor        # (3, H, W) what the camera saw

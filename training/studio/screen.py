@@ -54,7 +54,35 @@ def clean_screen(studio: Studio, frame: Frame) -> np.ndarray:
         light *= waves
     light = upsample(light, step)[: frame.height, : frame.width]
     clamp(light, 0.05, 1.0 / max(max(studio.screen), 1e-3), out=light)
-    return rgb(studio.screen) * light[None]
+    out = rgb(studio.screen) * light[None]
+    if studio.dirt > 0:
+        stain = upsample(_dirt(studio, low, u, v), step)[: frame.height, : frame.width]
+        out += (rgb(_DIRT_COLOUR) * light[None] - out) * stain[None]
+    return out
+
+
+# Dirt is a dull grey-brown: stains shift the screen's hue, not only its brightness.
+_DIRT_COLOUR = (0.22, 0.21, 0.18)
+
+
+def _dirt(studio: Studio, low: Frame, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(h, w) low-res share of dirt colour: soft stains and a few seams (tape, panel joins)."""
+    rng = np.random.default_rng(studio.texture_seed + 1)
+    share = np.zeros((low.height, low.width), dtype=f32)
+    half = 0.5 * low.width / low.height
+    for _ in range(int(rng.integers(10, 30))):
+        cu, cv = rng.uniform(-half, half), rng.uniform(0.0, 1.0)
+        r = rng.uniform(0.01, 0.05)
+        blob = np.exp(-((u[None, :] - f32(cu)) ** 2 + (v[:, None] - f32(cv)) ** 2) * f32(1.0 / (2 * r * r)))
+        share = np.maximum(share, blob * f32(rng.uniform(0.3, 1.0)))
+    for _ in range(int(rng.integers(1, 4))):
+        width = rng.uniform(0.003, 0.01)
+        if rng.random() < 0.5:
+            line = np.exp(-((u - f32(rng.uniform(-half, half))) ** 2) * f32(1.0 / (2 * width * width)))[None, :]
+        else:
+            line = np.exp(-((v - f32(rng.uniform(0.0, 1.0))) ** 2) * f32(1.0 / (2 * width * width)))[:, None]
+        share = np.maximum(share, np.broadcast_to(line * f32(0.6), share.shape))
+    return share * f32(0.35 * studio.dirt)
 
 
 def apply_shadow(studio: Studio, frame: Frame, screen: np.ndarray, alpha: np.ndarray, box: Box) -> np.ndarray:

@@ -9,6 +9,6 @@ Two paths into Nuke:
   CatFileCreator turns into a .cat for its Inference node (docs/nuke_inference.md, :mod:`.inference`).
 
 :mod:`.knobs` and :mod:`.commands` are plain Python (no Nuke, no torch) and are tested; Nuke's own
-Python never imports torch: the param list comes from ``python -m changer.plugin.params --json``
-run with the Python that has CHANGER installed.
+Python never imports torch: the param list comes from ``changer params --json``, run by the
+``changer`` executable in the Python that has CHANGER installed.
 """

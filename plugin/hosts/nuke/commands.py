@@ -1,8 +1,8 @@
 """Command lines the Nuke adapter runs (plain Python: no Nuke, no torch).
 
 The adapter never re-implements the renderer: it runs the ``changer`` executable (``$CHANGER_EXE``,
-else ``changer`` on PATH), asks it for the param list (``--json``) and, for farm jobs, for the chunk
-command lines (``changer render ... --print-chunks N``), so the chunking lives in one place.
+else ``changer`` on PATH), asks it for the param list (``changer params --json``) and, for farm jobs,
+for the chunk command lines (``changer render ... --print-chunks N``), so the chunking lives in one place.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,21 +40,12 @@ def changer_executable() -> str:
     return exe
 
 
-def python_of(exe: str) -> str:
-    """The Python interpreter next to a console script (its venv's)."""
-    folder = Path(os.path.abspath(exe)).parent  # not resolved: a venv's python is a symlink
-    for name in ("python", "python3", "python.exe"):
-        if (folder / name).exists():
-            return str(folder / name)
-    return sys.executable
-
-
 def params_from_changer(exe: str | None = None) -> list[dict[str, Any]]:
-    """The param list, as JSON from ``python -m changer.plugin.params --json`` in changer's own Python."""
-    python = python_of(exe or changer_executable())
-    text = subprocess.run([python, "-m", "changer.plugin.params", "--json"], check=True, capture_output=True,
-                          text=True).stdout
-    return json.loads(text)
+    """The param list, as JSON from ``changer params --json`` (changer's own Python, not Nuke's)."""
+    proc = subprocess.run([exe or changer_executable(), "params", "--json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AdapterError(proc.stderr.strip() or f"changer params exited {proc.returncode}")
+    return json.loads(proc.stdout)
 
 
 def render_argv(exe: str, inputs: Mapping[str, str], out: str, frames: str | None,

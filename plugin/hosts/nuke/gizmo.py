@@ -13,9 +13,17 @@ import subprocess
 import threading
 from pathlib import Path
 
-import nuke  # noqa: F401  (only ever imported inside Nuke)
+import nuke  # only ever imported inside Nuke
 
-from .commands import INPUT_FLAGS, AdapterError, chunk_lines, changer_executable, farm_script, params_from_changer, render_argv
+from .commands import (
+    INPUT_FLAGS,
+    AdapterError,
+    changer_executable,
+    chunk_lines,
+    farm_script,
+    params_from_changer,
+    render_argv,
+)
 from .knobs import knob_specs, param_assignments
 
 RESULT_READ = "changer_result"
@@ -76,9 +84,11 @@ def render_clicked(group):
         values = {p["name"]: group[p["name"]].value() for p in params}
         frames = group["changer_frames"].value() or f"{int(nuke.root().firstFrame())}-{int(nuke.root().lastFrame())}"
         out = group["changer_out"].value()
-        argv = render_argv(exe, inputs, out, frames, param_assignments(params, values), int(group["changer_workers"].value()))
+        workers = int(group["changer_workers"].value())
+        argv = render_argv(exe, inputs, out, frames, param_assignments(params, values), workers)
         if group["changer_mode"].value() == "farm":
-            script = farm_script(chunk_lines(argv, int(group["changer_chunk"].value())), Path(out).parent / "changer_chunks.sh")
+            lines = chunk_lines(argv, int(group["changer_chunk"].value()))
+            script = farm_script(lines, Path(out).parent / "changer_chunks.sh")
             nuke.message(f"Farm chunks written to {script}")
         else:
             _run_local(group, argv, out, frames)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 
-import nuke  # noqa: F401  (only ever imported inside Nuke)
+import nuke  # only ever imported inside Nuke
 
 from .commands import changer_executable
 

@@ -46,7 +46,7 @@ def _default(param: Mapping[str, Any]) -> Any:
 
 
 def param_knob(param: Mapping[str, Any]) -> KnobSpec:
-    """The knob for one param (a dict as printed by ``python -m changer.plugin.params --json``)."""
+    """The knob for one param (a dict as printed by ``changer params --json``)."""
     kind = param["type"]
     low, high = param.get("display_min"), param.get("display_max")
     slider = (float(low), float(high)) if kind in ("float", "int") and low is not None and high is not None else None
@@ -56,8 +56,8 @@ def param_knob(param: Mapping[str, Any]) -> KnobSpec:
 
 
 ADAPTER_KNOBS = (
-    KnobSpec("File_Knob", "changer_out", "Output", "", tooltip="Output EXR sequence, e.g. /shots/x/changer/comp.####.exr",
-             tab=ADAPTER_TAB),
+    KnobSpec("File_Knob", "changer_out", "Output", "",
+             tooltip="Output EXR sequence, e.g. /shots/x/changer/comp.####.exr", tab=ADAPTER_TAB),
     KnobSpec("String_Knob", "changer_frames", "Frames", "",
              tooltip="Frame range, e.g. 1001-1100 (empty: the script's frame range)", tab=ADAPTER_TAB),
     KnobSpec("Enumeration_Knob", "changer_mode", "Run", "local", values=("local", "farm"),

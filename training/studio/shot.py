@@ -1,7 +1,7 @@
 """The demo shot: an actor and a double with different heads and hair, performing the same moves.
 
-Made with the procedural studio (``changer.training.studio``) because nothing here can download
-footage: the double (target) on a green screen, the actor (source) filmed separately on another
+Made with the procedural studio because nothing here can download footage (``changer demo`` and the
+benchmarks use it): the double (target) on a green screen, the actor (source) filmed separately on another
 screen, both following one smooth head-and-body motion, exact head mattes from the studio's truth,
 and a procedural background plate. Everything is written as scene-linear EXR in the working space
 (mattes untouched), exactly what a user hands to ``changer render``.
@@ -13,17 +13,17 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from changer.core.color import ColorConfig, from_network
+from changer.core.errors import ParamError
 from changer.core.io import write_image
-
-if TYPE_CHECKING:
-    from changer.training.studio import Identity, Studio
+from changer.training.studio.generate import shot_poses
+from changer.training.studio.params import Identity, Studio, sample_identity, sample_studio
+from changer.training.studio.renderer import MAX_SIZE, MIN_SIZE, render
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ class DemoShot:
 
 
 def _identities(rng: np.random.Generator) -> tuple[Identity, Identity]:
-    from changer.training.studio import sample_identity  # noqa: PLC0415
-
     source = sample_identity(rng, "green", hair_style=str(rng.choice(SOURCE_STYLES)))
     while True:
         target = sample_identity(rng, "green", hair_style=str(rng.choice(TARGET_STYLES)))
@@ -56,8 +54,6 @@ def _identities(rng: np.random.Generator) -> tuple[Identity, Identity]:
 
 def _studio(rng: np.random.Generator) -> Studio:
     """A well-lit green screen without motion blur (the demo shows the blend, not a torture test)."""
-    from changer.training.studio import sample_studio  # noqa: PLC0415
-
     while True:
         studio = sample_studio(rng, "green")
         if max(studio.screen) >= 0.5:
@@ -70,9 +66,11 @@ def background_plate(width: int, height: int, seed: int) -> torch.Tensor:
     v = torch.linspace(0.0, 1.0, height).view(1, height, 1)
     top, bottom = torch.tensor([0.10, 0.16, 0.34]).view(3, 1, 1), torch.tensor([0.62, 0.38, 0.30]).view(3, 1, 1)
     sky = (top + (bottom - top) * v).expand(3, height, width).clone()
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
+                            indexing="ij")
     for _ in range(40):
-        cx, cy = float(torch.rand(1, generator=gen)) * width, (0.45 + 0.55 * float(torch.rand(1, generator=gen))) * height
+        cx = float(torch.rand(1, generator=gen)) * width
+        cy = (0.45 + 0.55 * float(torch.rand(1, generator=gen))) * height
         radius = (0.01 + 0.03 * float(torch.rand(1, generator=gen))) * height
         colour = torch.tensor([1.0, 0.75, 0.35]) * (0.6 + 0.4 * torch.rand(3, generator=gen))
         disc = torch.sigmoid((radius - torch.hypot(xs - cx, ys - cy)) / (0.15 * radius)) * 0.35
@@ -83,8 +81,6 @@ def background_plate(width: int, height: int, seed: int) -> torch.Tensor:
 def make_demo_shot(folder: Path, frames: int, size: tuple[int, int], seed: int = 7,
                    color: ColorConfig | None = None, first: int = 1) -> DemoShot:
     """Render and write the demo shot into ``folder``; returns its patterns."""
-    from changer.training.studio import render, shot_poses  # noqa: PLC0415
-
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     source_id, target_id = _identities(rng)
@@ -112,13 +108,11 @@ def make_demo_shot(folder: Path, frames: int, size: tuple[int, int], seed: int =
 
 def size_text(text: str) -> tuple[int, int]:
     """'1280x720' -> (1280, 720)."""
-    from changer.core.errors import ParamError  # noqa: PLC0415
-
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
         raise ParamError(f"--size {text!r}: expected WIDTHxHEIGHT such as 1280x720")
     width, height = int(parts[0]), int(parts[1])
-    if not (64 <= width <= 4096 and 64 <= height <= 4096):
-        raise ParamError(f"--size {text!r}: expected width and height in [64, 4096]")
+    if not (MIN_SIZE <= width <= MAX_SIZE and MIN_SIZE <= height <= MAX_SIZE):
+        raise ParamError(f"--size {text!r}: expected width and height in [{MIN_SIZE}, {MAX_SIZE}]")
     return width, height
 

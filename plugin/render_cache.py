@@ -1,55 +1,46 @@
-"""Byte-bounded LRU caches for the review panel, and the keys that decide what a param change invalidates.
+"""The effect's stage cache: what each render stage made, kept for the next render that needs it.
 
-The panel keeps four things per frame: the loaded clip pixels, the network's prepared inputs
-(``NetworkJob``), the network's output, and the composited :class:`FrameResult`. Each is keyed by the
-frame, the proxy scale and only the params its stage reads (``Param.stage`` in
-:mod:`changer.plugin.params`), so a keyer-only ("comp" stage) change finds the cached network output
-and re-runs just the composite, while τ misses the output but still reuses the prepared job.
-No Qt here: the caches are filled on the render thread and read by the window, behind one lock each.
+:meth:`changer.plugin.effect.HeadBlendEffect.render` looks every stage product up here before it
+runs the stage. Keys are built by the effect: the frame (time and render scale), the digest of the
+params the product depends on (its stage's params and every earlier stage's, see
+:meth:`changer.plugin.params.ParamValues.stage_digest`) and, for the network's output, FPAT's query
+patch. So a change to a comp-stage param finds the network output cached, τ finds the prepared
+inputs, and a keyer knob finds the plate's screen. An interactive host (the review panel, an OFX
+sidecar) keeps one cache per instance; the batch host passes none and keeps nothing.
+
+Each stage has its own byte budget, evicted least recently used first. Tensors stay on the device
+they were made on. No Qt here: the panel renders on its own thread, so every cache takes a lock.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any, Generic, TypeVar
 
 import torch
-
-from changer.plugin.params import PARAMS
 
 log = logging.getLogger(__name__)
 
 V = TypeVar("V")
 
-#: Params the network stage reads (prepare and infer). Everything else only changes the composite.
-NETWORK_PARAMS = tuple(p.name for p in PARAMS if p.stage == "network")
-COMP_PARAMS = tuple(p.name for p in PARAMS if p.stage == "comp")
-#: Network-stage params that ``infer`` takes as an argument rather than ``prepare``: a change of these
-#: re-runs the model on the cached prepared job.
-INFER_ONLY_PARAMS = ("tau",)
+#: The cached products, in render order, with their share of the byte budget: the clips' pixels,
+#: ``prepare``'s network job, ``infer``'s network output, the comp stage's own products (the network's
+#: result placed at plate resolution, the plate's screen and its artist key) and the composited frame.
+STAGE_SHARES = {"inputs": 4, "prepare": 2, "infer": 1, "place": 2, "screen": 3, "plate": 2, "comp": 4}
+DEFAULT_BYTES = 2048 * 2**20
 
 
-def _values_key(values: Mapping[str, Any], names: Iterable[str]) -> str:
-    return json.dumps({name: values[name] for name in names}, sort_keys=True, default=list)
+class Missing:
+    """What :meth:`LruCache.get` returns for a key it does not hold (a stage product may be None)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
 
 
-def prepare_key(values: Mapping[str, Any]) -> str:
-    """What ``prepare`` depends on: the network-stage params less τ."""
-    return _values_key(values, (n for n in NETWORK_PARAMS if n not in INFER_ONLY_PARAMS))
-
-
-def network_key(values: Mapping[str, Any]) -> str:
-    """What the network output depends on: every network-stage param."""
-    return _values_key(values, NETWORK_PARAMS)
-
-
-def result_key(values: Mapping[str, Any]) -> str:
-    """What a composited frame depends on: every param."""
-    return _values_key(values, (p.name for p in PARAMS))
+MISSING = Missing()
 
 
 def nbytes(value: Any) -> int:
@@ -87,12 +78,12 @@ class LruCache(Generic[V]):
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> V | None:
+    def get(self, key: Hashable) -> V | Missing:
         with self._lock:
             item = self._items.get(key)
             if item is None:
                 self.misses += 1
-                return None
+                return MISSING
             self._items.move_to_end(key)
             self.hits += 1
             return item[0]
@@ -129,3 +120,26 @@ class LruCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class RenderCache:
+    """One :class:`LruCache` per stage product (:data:`STAGE_SHARES`), sharing ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = DEFAULT_BYTES) -> None:
+        total = sum(STAGE_SHARES.values())
+        self.stages = {name: LruCache(name, max_bytes * share // total) for name, share in STAGE_SHARES.items()}
+
+    def get(self, stage: str, key: Hashable) -> Any:
+        """The product of ``stage`` for ``key``, or :data:`MISSING`."""
+        return self.stages[stage].get(key)
+
+    def put(self, stage: str, key: Hashable, value: Any) -> None:
+        self.stages[stage].put(key, value)
+
+    def keys(self, stage: str) -> list[Hashable]:
+        return self.stages[stage].keys()
+
+    def clear(self) -> None:
+        """Forget everything (the inputs changed on disk)."""
+        for cache in self.stages.values():
+            cache.clear()

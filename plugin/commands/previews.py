@@ -73,7 +73,8 @@ def write_gif(frames: Sequence[torch.Tensor], path: Path, fps: float = 12.0) -> 
     spec = oiio.ImageSpec(width, height, 3, "uint8")
     spec.attribute("FramesPerSecond", float(fps))
     spec.attribute("oiio:LoopCount", 0)
-    pixels = [np.ascontiguousarray((f.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()) for f in frames]
+    pixels = [np.ascontiguousarray((f.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy())
+              for f in frames]
     with atomic_path(path) as tmp:
         out = oiio.ImageOutput.create(os.fspath(tmp))
         if out is None or not out.open(os.fspath(tmp), [spec] * len(pixels)):

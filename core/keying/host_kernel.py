@@ -1,0 +1,252 @@
+"""The keyer's per-pixel passes as one fused C++ loop on the CPU, compiled on first use.
+
+Eager torch runs each of the ~60 operations of a pass over the whole frame, so a pass costs tens of
+frame-sized memory round trips; the fused body (:mod:`.kernel_source`, the same source the CUDA
+kernel is built from) reads each pixel once and writes its outputs once. It is compiled with the
+host C++ compiler (``$CXX``, else ``c++``/``g++``/``clang++``) into a shared library cached under
+``$XDG_CACHE_HOME/changer`` (``~/.cache/changer``), named by a hash of the source, the compiler and
+the machine, and called through ctypes (which releases the GIL) on ``torch.get_num_threads()``
+threads. Pixels are independent, so the result does not depend on the thread count. Where no
+compiler works, :func:`status` says why and the keyer runs the same passes in torch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .kernel_source import (
+    COMPUTE_ALPHA,
+    DIVIDE_LEVEL,
+    KERNEL_BODY,
+    SCREEN_FLAT,
+    SCREEN_GIVEN,
+    SCREEN_GRID,
+    WRITE_OUTPUTS,
+    WRITE_SCREEN,
+    kernel_args,
+)
+from .neighbourhood import divide_level
+from .params import KeyerParams
+
+log = logging.getLogger(__name__)
+
+SOURCE = ("#include <cmath>\n#include <thread>\n#include <vector>\n"
+          "#define __device__\n#define __forceinline__ inline __attribute__((always_inline))\n" + KERNEL_BODY + r"""
+/* Rows lo..hi of all images stacked, each row one SIMD loop of one pass (PASS 0: alpha, 1: level,
+   2: outputs) and one screen source. */
+template <int MODE, int PASS>
+__forceinline__ void key_rows(long long lo, long long hi, KEY_ARGS(float)) {
+    for (long long r = lo; r < hi; ++r) {
+        const long long n = r / h, y = r - n * h;
+        _Pragma("omp simd")
+        for (long long x = 0; x < w; ++x) {
+            if (PASS == 0) key_alpha<float, MODE>(n, y, x, KEY_PASS);
+            else if (PASS == 1) key_level<float>(n, y, x, KEY_PASS);
+            else key_outputs<float, MODE>(n, y, x, KEY_PASS);
+        }
+    }
+}
+
+/* The dispatch, outside the loops. On x86-64 Linux it is also built for AVX2 (gathers and blends
+   make the loops vectorise) and picked at load time by the CPU. */
+#if defined(__x86_64__) && defined(__linux__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void run_rows(long long lo, long long hi, KEY_ARGS(float)) {
+    const int pass = (flags & DIVIDE_LEVEL) ? 1 : (flags & COMPUTE_ALPHA) ? 0 : 2;
+    if (pass == 1) { key_rows<0, 1>(lo, hi, KEY_PASS); return; }
+    switch (screen_mode * 3 + pass) {
+        case 0: key_rows<0, 0>(lo, hi, KEY_PASS); break;
+        case 2: key_rows<0, 2>(lo, hi, KEY_PASS); break;
+        case 3: key_rows<1, 0>(lo, hi, KEY_PASS); break;
+        case 5: key_rows<1, 2>(lo, hi, KEY_PASS); break;
+        case 6: key_rows<2, 0>(lo, hi, KEY_PASS); break;
+        default: key_rows<2, 2>(lo, hi, KEY_PASS); break;
+    }
+}
+
+extern "C" void changer_key_host(KEY_ARGS(float), int threads) {
+    const long long n_rows = (n_pix / (h * w)) * h;
+    if (threads <= 1 || n_pix < 65536) { run_rows(0, n_rows, KEY_PASS); return; }
+    const long long chunk = (n_rows + threads - 1) / threads;
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) {
+        const long long lo = t * chunk < n_rows ? t * chunk : n_rows, hi = lo + chunk < n_rows ? lo + chunk : n_rows;
+        pool.emplace_back([=] { run_rows(lo, hi, KEY_PASS); });
+    }
+    run_rows(0, chunk < n_rows ? chunk : n_rows, KEY_PASS);
+    for (auto& th : pool) th.join();
+}
+""")
+#: No FMA contraction: the loop rounds like the torch ops it twins, the same with and without AVX2.
+FLAGS = ("-O3", "-std=c++14", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp-simd", "-fPIC", "-shared",
+         "-pthread")
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "changer"
+
+
+@functools.lru_cache(maxsize=1)
+def _library() -> tuple[Any, str]:
+    """(the compiled function or None, why not / where from)."""
+    compiler = _compiler()
+    if compiler is None:
+        return None, "no C++ compiler found (set $CXX)"
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
+        digest = hashlib.sha256("\0".join([SOURCE, version, *FLAGS, platform.machine()]).encode()).hexdigest()[:16]
+        folder = _cache_dir()
+        lib = folder / f"keyer_{digest}.so"
+        if not lib.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=folder) as tmp:
+                src, out = Path(tmp) / "keyer.cpp", Path(tmp) / "keyer.so"
+                src.write_text(SOURCE)
+                proc = subprocess.run([compiler, *FLAGS, "-o", str(out), str(src)], capture_output=True, text=True,
+                                      timeout=300)
+                if proc.returncode != 0:
+                    return None, f"{compiler} failed: {proc.stderr.strip()[-500:]}"
+                os.replace(out, lib)  # atomic: concurrent workers compile the same file
+            log.info("compiled the keyer's host kernel: %s", lib)
+        fn = ctypes.CDLL(str(lib)).changer_key_host
+        fn.restype = None
+        return fn, f"{compiler} -> {lib}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, f"cannot build the host kernel: {exc}"
+
+
+def status() -> tuple[bool, str]:
+    """(usable, what / why not): the host kernel compiles and loads on this machine."""
+    fn, why = _library()
+    if fn is None:
+        log.warning("keyer host kernel unavailable (%s); keying in torch", why)
+    return fn is not None, why
+
+
+def _c_args(args: list[Any]) -> list[Any]:
+    out = []
+    for x in args:
+        if isinstance(x, torch.Tensor):
+            out.append(ctypes.c_void_p(x.data_ptr()))
+        elif isinstance(x, np.int64):
+            out.append(ctypes.c_longlong(int(x)))
+        elif isinstance(x, np.int32):
+            out.append(ctypes.c_int(int(x)))
+        else:
+            out.append(ctypes.c_float(float(x)))
+    return out
+
+
+def launch(args: list[Any], threads: int | None = None) -> None:
+    """Run the kernel over every pixel with ``args`` from :func:`.kernel_source.kernel_args`."""
+    fn, why = _library()
+    if fn is None:
+        raise RuntimeError(f"the keyer's host kernel is not available: {why}")
+    fn(*_c_args(args), ctypes.c_int(threads or torch.get_num_threads()))
+
+
+_MADV_HUGEPAGE = 14
+_HUGE = 1 << 21
+
+
+@functools.lru_cache(maxsize=1)
+def _madvise() -> Any:
+    """libc's madvise on Linux, else None."""
+    if platform.system() != "Linux":
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+    return fn
+
+
+def fresh(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """An empty float32 CPU tensor for an output, its pages advised huge before the kernel first
+    touches them: faulting in a 1080p frame's four fresh outputs then costs ~5 ms instead of ~30
+    (transparent huge pages in madvise mode; advice only, ignored where unsupported)."""
+    out = torch.empty(shape, dtype=torch.float32, device=like.device)
+    madvise = _madvise()
+    start = out.data_ptr()
+    lo, hi = -(-start // _HUGE) * _HUGE, (start + out.numel() * 4) // _HUGE * _HUGE
+    if madvise is not None and hi > lo:
+        madvise(lo, hi - lo, _MADV_HUGEPAGE)
+    return out
+
+
+def _f32(x: torch.Tensor | None) -> torch.Tensor | None:
+    return None if x is None else x.to(torch.float32).contiguous()
+
+
+def screen_args(source: Any, n: int) -> tuple[torch.Tensor | None, int, torch.Tensor | None, torch.Tensor | None]:
+    """(screen, mode, grid, sigma) of a :class:`.keyer.ScreenSource` for the kernel, in float32."""
+    if source.flat is not None:
+        return _f32(source.flat.expand(n, -1, -1, -1)), SCREEN_FLAT, None, None
+    if source.given is not None:
+        given = source.given.to(torch.float32)
+        return (given if given.is_contiguous() else given.contiguous()), SCREEN_GIVEN, None, None
+    return None, SCREEN_GRID, _f32(source.estimate.grid), _f32(source.estimate.sigma.flatten(1))
+
+
+class HostPasses:
+    """Pass A and pass B of :mod:`.keyer` as host-kernel launches over the whole frame (no temporaries)."""
+
+    @staticmethod
+    def alpha(plate: torch.Tensor, source: Any, params: KeyerParams, rows: int) -> torch.Tensor:
+        p = _f32(plate)
+        n, _, h, w = p.shape
+        screen, mode, grid, sigma = screen_args(source, n)
+        alpha0 = fresh((n, 1, h, w), p)
+        launch(kernel_args(p, screen, mode, grid, sigma, None, alpha0, None, params, COMPUTE_ALPHA))
+        return alpha0
+
+    @staticmethod
+    def level(alpha0: torch.Tensor, level: torch.Tensor | None, params: KeyerParams, rows: int) -> torch.Tensor:
+        if level is None:
+            return divide_level(alpha0, None, params, rows)
+        a = fresh(tuple(alpha0.shape), alpha0)
+        a.copy_(alpha0)
+        launch(kernel_args(a, None, SCREEN_FLAT, _f32(level), None, None, a, None, params, DIVIDE_LEVEL))
+        return a
+
+    @staticmethod
+    def finish(plate: torch.Tensor, source: Any, alpha: torch.Tensor, params: KeyerParams, rows: int,
+               core: torch.Tensor | None, garbage: torch.Tensor | None, prior: torch.Tensor) -> Any:
+        from .keyer import KeyResult  # noqa: PLC0415  (keyer imports this module lazily)
+
+        p = _f32(plate)
+        n, _, h, w = p.shape
+        screen, mode, grid, sigma = screen_args(source, n)
+        a = _f32(alpha)
+        outs = tuple(fresh(tuple(p.shape), p) for _ in range(3))
+        screen_out = fresh(tuple(p.shape), p) if source.flat is None else a
+        flags = WRITE_OUTPUTS | (WRITE_SCREEN if source.flat is None else 0)
+        mattes = [None if m is None else _f32(m.expand(n, -1, -1, -1)) for m in (core, garbage)]
+        launch(kernel_args(p, screen, mode, grid, sigma, _f32(prior), a, (*outs, screen_out), params, flags,
+                           *mattes))
+        dtype = plate.dtype
+        screen_result = source.flat if source.flat is not None else screen_out
+        return KeyResult(*(t.to(dtype) for t in (a, *outs, screen_result)))

@@ -1,0 +1,96 @@
+"""The artist's key of the whole plate (comp stage), in two steps a host can cache separately.
+
+:func:`plate_screen` converts the plate to network space and finds the screen behind it (the
+CleanScreen clip, or the given or picked screen colour and, with ``auto_clean_plate``, the estimated
+clean plate). It reads only the screen settings, which are prepare-stage params, and it is most of a
+key's cost. :func:`key_plate` keys the plate against that screen with every artist knob. A review
+panel keeps the first while the artist moves keyer sliders; the batch host runs both every frame.
+Either way the key is the same: :func:`changer.core.keying.key` given the screen it would have found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ..color import ColorConfig, clamp_network, to_network
+from ..keying import KeyerParams, estimate_clean_plate, estimate_screen_color, key
+from ..keying.screen import check_screen_color
+from .frame import FrameInputs
+from .settings import FrameSettings
+from .timing import StageTimer
+
+
+def to_net(image: torch.Tensor, color: ColorConfig, clamp: bool = True) -> torch.Tensor:
+    """Working space -> network space, clamped to [0, 1] unless ``clamp`` is False."""
+    out = to_network(image, color)
+    return clamp_network(out) if clamp else out
+
+
+def keyer_in_network_space(params: KeyerParams, color: ColorConfig) -> KeyerParams:
+    """The keyer with its picked colours (given in the working space, like the plate) in network space."""
+    changes = {}
+    for name in ("screen_color", "despill_bias"):
+        value = getattr(params, name)
+        if value is not None:
+            pixel = torch.tensor(value, dtype=torch.float32).view(1, 3, 1, 1)
+            changes[name] = tuple(float(v) for v in to_network(pixel, color).clamp_min(0.0).flatten())
+    return params.replace(**changes) if changes else params
+
+
+@dataclass
+class PlateScreen:
+    """The plate in network space and the screen behind it."""
+
+    plate: torch.Tensor  #: (1,3,H,W) network space, not clamped (HDR kept)
+    clean: torch.Tensor | None  #: (1,3,H,W) screen behind every pixel (CleanScreen clip or estimate); None: flat
+    color: torch.Tensor | None  #: (1,3,1,1) the flat screen colour, given or picked; None with a CleanScreen clip
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class PlateKey:
+    """What the comp stage keeps of the plate's key (the premultiplied fg and ``I_T^green`` go)."""
+
+    alpha: torch.Tensor  #: (1,1,H,W)
+    fg: torch.Tensor  #: (1,3,H,W) despilled foreground, network space
+    screen: torch.Tensor  #: (1,3,1,1) or (1,3,H,W): the screen that was keyed against
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def plate_screen(frame: FrameInputs, settings: FrameSettings) -> PlateScreen:
+    """The target plate in network space and its screen, from the screen settings only."""
+    timer = StageTimer(frame.device)
+    color = settings.color
+    with timer.section("color"):
+        plate = to_net(frame.target[None], color, clamp=False)
+        clean = None if frame.clean_screen is None else to_net(frame.clean_screen[None], color, clamp=False)
+        screen = keyer_in_network_space(settings.network_keyer, color)
+    if clean is not None:
+        return PlateScreen(plate, clean, None, timer.seconds)
+    with timer.section("key"):
+        if screen.screen_color is None:
+            flat = estimate_screen_color(plate, screen.screen_type)
+        else:
+            flat = plate.new_tensor(screen.screen_color).view(1, 3, 1, 1)
+        if screen.auto_clean_plate:
+            clean = estimate_clean_plate(plate, flat, screen.screen_type)
+    return PlateScreen(plate, clean, flat, timer.seconds)
+
+
+def key_plate(screen: PlateScreen, settings: FrameSettings) -> PlateKey:
+    """The artist's key of the whole plate against ``screen`` (every keyer knob of ``settings``)."""
+    timer = StageTimer(screen.plate.device)
+    artist = keyer_in_network_space(settings.keyer, settings.color)
+    with timer.section("key"):
+        if screen.color is not None:  # the balance is the artist's, so the colour is checked here, not before
+            what = "screen_color" if settings.keyer.screen_color is not None else "the picked screen colour"
+            check_screen_color(screen.color, artist.screen_type, artist.screen_balance, what)
+            if screen.clean is None:
+                artist = artist.replace(screen_color=tuple(float(v) for v in screen.color.flatten()))
+        keyed = key(screen.plate, artist, clean_plate=screen.clean)
+    timings = dict(screen.timings)
+    for name, seconds in timer.seconds.items():
+        timings[name] = timings.get(name, 0.0) + seconds
+    return PlateKey(keyed.alpha, keyed.fg, keyed.screen, timings)
