@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from changer.core.errors import ParamError
+from changer.core.pipeline.frame import GENERAL_CLIP_NAMES
 
 from .params import PARAMS, Param
 
@@ -81,17 +82,17 @@ class EffectDescriptor:
 
 
 _CLIPS = (
-    ("target", "Target", "Target plate", ("RGBA", "RGB"), False, False,
+    ("target", GENERAL_CLIP_NAMES["target"], "Target plate", ("RGBA", "RGB"), False, False,
      "The double's green-screen plate (scene-linear, working space)."),
-    ("source", "Source", "Source head plate", ("RGBA", "RGB"), False, False,
+    ("source", GENERAL_CLIP_NAMES["source"], "Source head plate", ("RGBA", "RGB"), False, False,
      "The actor's plate the new head comes from (scene-linear, working space)."),
-    ("target_matte", "TargetHeadMatte", "Target head matte", ("Alpha", "RGBA"), False, True,
+    ("target_matte", GENERAL_CLIP_NAMES["target_matte"], "Target head matte", ("Alpha", "RGBA"), False, True,
      "The double's head matte, hair included (M_T^head)."),
-    ("source_matte", "SourceHeadMatte", "Source head matte", ("Alpha", "RGBA"), False, True,
+    ("source_matte", GENERAL_CLIP_NAMES["source_matte"], "Source head matte", ("Alpha", "RGBA"), False, True,
      "The actor's head matte, hair included (M_S^head)."),
-    ("background", "Background", "Background", ("RGBA", "RGB"), True, False,
+    ("background", GENERAL_CLIP_NAMES["background"], "Background", ("RGBA", "RGB"), True, False,
      "Optional plate the result is composited over (comp output)."),
-    ("clean_screen", "CleanScreen", "Clean screen", ("RGBA", "RGB"), True, False,
+    ("clean_screen", GENERAL_CLIP_NAMES["clean_screen"], "Clean screen", ("RGBA", "RGB"), True, False,
      "Optional empty screen shot under the same light as the Target, for a better key."),
 )
 

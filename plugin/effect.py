@@ -214,7 +214,8 @@ class HeadBlendEffect:
             return None if pixels is None else pixels[-1:]  # Alpha, or the A of RGBA
 
         return FrameInputs(fetch("target", slice(0, 3)), fetch("source", slice(0, 3)), matte("target_matte"),
-                           matte("source_matte"), fetch("background"), fetch("clean_screen", slice(0, 3)))
+                           matte("source_matte"), fetch("background"), fetch("clean_screen", slice(0, 3)),
+                           names=dict(self.clips.names))
 
     def _unconnected(self, source: ClipSource) -> list[str]:
         names = (self._name(r) for r in ("source", "target_matte", "source_matte"))

@@ -39,11 +39,11 @@ from changer.core.pipeline import FrameSettings, MatteSettings
 PARAM_TYPES = ("float", "int", "bool", "choice", "string", "path", "rgb")
 STAGES = ("prepare", "infer", "comp")
 PAGES = ("Head Blend", "Mattes", "Keyer", "Output", "Setup")
-#: Keyer params that the network's input ``I_T^green`` is keyed with (everything else at its
-#: default: the network was trained on plates normalised that way). They are prepare-stage params.
-NETWORK_KEYER_PARAMS = ("screen_type", "screen_color", "auto_clean_plate")
-#: Keyer params measured in pixels (scaled by the render scale).
-SPATIAL_KEYER_PARAMS = ("matte_grow", "edge_softness", "core_depth")
+#: Keyer params that the network's input ``I_T^green`` is keyed with (the keyer's specs say which);
+#: they are prepare-stage params.
+NETWORK_KEYER_PARAMS = tuple(spec.name for spec in param_specs() if spec.network)
+#: Keyer params measured in pixels (scaled by the render scale), as the keyer's specs say.
+SPATIAL_KEYER_PARAMS = tuple(spec.name for spec in param_specs() if spec.spatial)
 OUTPUTS = ("comp", "green", "mattes", "aovs")
 ALIGNMENTS = ("none", "similarity")
 EMPTY_MATTE_POLICIES = ("error", "passthrough")
@@ -163,13 +163,13 @@ def _keyer_params() -> list[Param]:
     params = []
     for spec in param_specs():
         kind = spec.kind if spec.kind in PARAM_TYPES else "float"
-        network = spec.name in NETWORK_KEYER_PARAMS
+        network = spec.network
         params.append(Param(
             name=spec.name, type=kind, default=spec.default, label=spec.label,
             hint=spec.hint + (" Also used to key the network's input." if network else ""),
             page="Keyer", stage="prepare" if network else "comp", minimum=spec.minimum, maximum=spec.maximum,
             display_min=spec.minimum, display_max=spec.maximum, choices=tuple(spec.choices),
-            group="Screen" if network else "Matte", spatial=spec.name in SPATIAL_KEYER_PARAMS,
+            group="Screen" if network else "Matte", spatial=spec.spatial,
         ))
     return params
 

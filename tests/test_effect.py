@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from changer.core.color import from_network
-from changer.core.errors import ParamError
+from changer.core.errors import ImageReadError, ParamError
 from changer.plugin.descriptor import IDENTIFIER
 from changer.plugin.effect import HeadBlendEffect, Rect, RenderAborted
 from changer.plugin.models import ModelCache
@@ -194,3 +194,15 @@ def test_render_cache_budgets_bytes_per_stage() -> None:
     stages.put("prepare", (1, 1.0, "d"), None)  # a pass-through frame's job is a product too
     assert stages.get("prepare", (1, 1.0, "d")) is None and stages.keys("comp") == []
 
+
+
+def test_in_the_filter_context_errors_name_that_contexts_clips(weights: Path, clips: dict) -> None:
+    """The plate is `Source` and the actor `Actor` there: a bad actor plate must not be called `Source`."""
+    filt = {"Source": clips["Target"], "Actor": clips["Source"].clone(),
+            "TargetHeadMatte": clips["TargetHeadMatte"], "SourceHeadMatte": clips["SourceHeadMatte"]}
+    filt["Actor"][:, 3, 4] = float("nan")
+    with pytest.raises(ImageReadError, match=r"^clip Actor: 3 NaN or infinite values"):
+        _effect(weights, "filter").render(MemorySource(filt), 1)
+    empty = {**filt, "Actor": clips["Source"], "SourceHeadMatte": torch.zeros_like(clips["SourceHeadMatte"])}
+    with pytest.raises(ImageReadError, match=r"^clip SourceHeadMatte: the head matte is empty"):
+        _effect(weights, "filter").render(MemorySource(empty), 1)

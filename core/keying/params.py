@@ -4,8 +4,10 @@ The plugin builds its parameter list from :func:`param_specs`; the batch CLI, th
 shot-settings TOML use the same names. Out-of-range values raise :class:`ParamError` (naming the
 parameter, the value and the range); nothing is clamped silently.
 
-Pixel-sized parameters (``matte_grow``, ``edge_softness``) are in pixels of the image that is keyed;
-a host rendering at a proxy scale multiplies them by its render scale before calling the keyer.
+Each spec says itself whether it is in pixels (``spatial``: in pixels of the image that is keyed; a
+host rendering at a proxy scale multiplies it by its render scale before calling the keyer) and
+whether it also keys the network's input (``network``: every other knob stays at its default there,
+because the network was trained on plates keyed that way). The plugin reads both from here.
 """
 
 from __future__ import annotations
@@ -40,11 +42,15 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     label: str = ""
     hint: str = ""
+    spatial: bool = False  #: in pixels: scaled by a host's render scale
+    network: bool = False  #: also keys the network's input (a prepare-stage param for the plugin)
 
 
 def _spec(kind: str, default: Any, label: str, hint: str, minimum: float | None = None,
-          maximum: float | None = None, choices: tuple[str, ...] = ()) -> Any:
-    meta = {"spec": dict(kind=kind, minimum=minimum, maximum=maximum, choices=choices, label=label, hint=hint)}
+          maximum: float | None = None, choices: tuple[str, ...] = (), *, spatial: bool = False,
+          network: bool = False) -> Any:
+    meta = {"spec": dict(kind=kind, minimum=minimum, maximum=maximum, choices=choices, label=label, hint=hint,
+                         spatial=spatial, network=network)}
     return field(default=default, metadata=meta)
 
 
@@ -53,16 +59,17 @@ class KeyerParams:
     """Every artist-facing knob of the colour-difference keyer (see :mod:`changer.core.keying.keyer`)."""
 
     screen_type: ScreenType = _spec(
-        "choice", "green", "Screen", "Colour of the backing: green or blue.", choices=("green", "blue"))
+        "choice", "green", "Screen", "Colour of the backing: green or blue.", choices=("green", "blue"),
+        network=True)
     screen_color: RGB | None = _spec(
         "rgb", None, "Screen Colour",
         "The backing colour in the plate's values. Unset: picked automatically from the plate (the "
-        "largest area of one screen-coloured chromaticity, robust to the subject).", 0.0, None)
+        "largest area of one screen-coloured chromaticity, robust to the subject).", 0.0, None, network=True)
     auto_clean_plate: bool = _spec(
         "bool", True, "Auto Clean Plate",
         "Estimate the screen behind every pixel from the plate (uneven light, wrinkles, shadows, "
         "noise) when no clean plate is given. Off: one flat screen colour (faster, for evenly lit "
-        "digital backgrounds).")
+        "digital backgrounds).", network=True)
     screen_gain: float = _spec(
         "float", 1.0, "Screen Gain",
         "How strongly the screen colour is removed: higher makes the background more transparent "
@@ -93,16 +100,16 @@ class KeyerParams:
         "float", 2.0, "Auto Core Size",
         "The auto core: where the matte, denoised, is at least Auto Core Level over a whole square of this "
         "radius, it is made solid (noise dips in solid areas). Anything narrower than twice it (strands, fingers' "
-        "edges, motion blur) is left to the key; it never fills gaps. 0 turns it off.", 0.0, 200.0)
+        "edges, motion blur) is left to the key; it never fills gaps. 0 turns it off.", 0.0, 200.0, spatial=True)
     core_level: float = _spec(
         "float", 0.8, "Auto Core Level",
         "The hard key the auto core is built from: alpha at or above this, after Auto Clip White.", 0.01, 1.0)
     matte_grow: float = _spec(
         "float", 0.0, "Grow/Shrink",
-        "Grow (positive) or shrink (negative) the matte, in pixels.", -100.0, 100.0)
+        "Grow (positive) or shrink (negative) the matte, in pixels.", -100.0, 100.0, spatial=True)
     edge_softness: float = _spec(
         "float", 0.0, "Edge Softness",
-        "Blur the matte (Gaussian sigma, in pixels) after grow/shrink.", 0.0, 100.0)
+        "Blur the matte (Gaussian sigma, in pixels) after grow/shrink.", 0.0, 100.0, spatial=True)
     despill: float = _spec(
         "float", 1.0, "Despill",
         "Strength of spill removal on the foreground: 0 leaves it as keyed, 1 removes all screen colour above the "

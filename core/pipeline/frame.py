@@ -18,6 +18,12 @@ from ..masks import Box
 
 #: A matte covering at least this share of the frame is refused: it is almost surely not a head matte.
 FULL_FRAME_COVERAGE = 0.99
+#: Role -> channel counts a clip may have. The roles are the fields of :class:`FrameInputs`.
+CLIP_CHANNELS = {"target": (3,), "source": (3,), "target_matte": (1,), "source_matte": (1,),
+                 "background": (3, 4), "clean_screen": (3,)}
+#: Role -> the node's clip name in its general context; a host in another context passes its own names.
+GENERAL_CLIP_NAMES = {"target": "Target", "source": "Source", "target_matte": "TargetHeadMatte",
+                      "source_matte": "SourceHeadMatte", "background": "Background", "clean_screen": "CleanScreen"}
 
 
 @dataclass
@@ -30,6 +36,8 @@ class FrameInputs:
     source_matte: torch.Tensor  #: (1,H,W) M_S^head
     background: torch.Tensor | None = None  #: (3 or 4,H,W) optional plate to comp over (4: premultiplied RGBA)
     clean_screen: torch.Tensor | None = None  #: (3,H,W) optional empty screen, same light as the target
+    #: Role -> the clip name the user connected (what every message names); the effect passes its context's.
+    names: dict[str, str] = field(default_factory=lambda: dict(GENERAL_CLIP_NAMES))
 
     @property
     def size(self) -> tuple[int, int]:
@@ -41,31 +49,26 @@ class FrameInputs:
         return self.target.device
 
     def clips(self) -> dict[str, torch.Tensor]:
-        named = {"Target": self.target, "Source": self.source, "TargetHeadMatte": self.target_matte,
-                 "SourceHeadMatte": self.source_matte}
-        if self.background is not None:
-            named["Background"] = self.background
-        if self.clean_screen is not None:
-            named["CleanScreen"] = self.clean_screen
-        return named
+        """Role -> pixels of every connected clip."""
+        return {role: getattr(self, role) for role in CLIP_CHANNELS if getattr(self, role) is not None}
 
     def check(self) -> None:
         """Shapes, channel counts, sizes and finiteness; ImageReadError naming the clip."""
-        allowed = {"Target": (3,), "Source": (3,), "TargetHeadMatte": (1,), "SourceHeadMatte": (1,),
-                   "Background": (3, 4), "CleanScreen": (3,)}
         height, width = self.size
-        for name, image in self.clips().items():
+        target = self.names["target"]
+        for role, image in self.clips().items():
+            name = self.names[role]
             if not isinstance(image, torch.Tensor) or image.dim() != 3 or not image.is_floating_point():
                 what = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
                 raise ImageReadError(f"clip {name}: expected a float (C,H,W) image, got {what}")
-            if image.shape[0] not in allowed[name]:
-                wanted = " or ".join(str(c) for c in allowed[name])
+            if image.shape[0] not in CLIP_CHANNELS[role]:
+                wanted = " or ".join(str(c) for c in CLIP_CHANNELS[role])
                 raise ImageReadError(f"clip {name}: has {image.shape[0]} channels, expected {wanted}")
             if tuple(image.shape[-2:]) != (height, width):
                 raise ImageReadError(
-                    f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the Target is {width}x{height}")
+                    f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the {target} is {width}x{height}")
             if image.device != self.device:
-                raise ImageReadError(f"clip {name}: on {image.device}, the Target is on {self.device}")
+                raise ImageReadError(f"clip {name}: on {image.device}, the {target} is on {self.device}")
             bad = int((~torch.isfinite(image)).sum())
             if bad:
                 raise ImageReadError(f"clip {name}: {bad} NaN or infinite values; expected finite pixels")
@@ -75,7 +78,7 @@ class FrameInputs:
             return None if t is None else t.to(device, torch.float32)
 
         return FrameInputs(move(self.target), move(self.source), move(self.target_matte), move(self.source_matte),
-                           move(self.background), move(self.clean_screen))
+                           move(self.background), move(self.clean_screen), self.names)
 
 
 @dataclass

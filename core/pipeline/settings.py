@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from ..color import ColorConfig
-from ..keying import KeyerParams
+from ..keying import KeyerParams, param_specs
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,8 @@ class FrameSettings:
 
     @cached_property
     def network_keyer(self) -> KeyerParams:
-        """Screen type, colour and clean-plate switch of :attr:`keyer`; every other knob at its default."""
-        return KeyerParams(screen_type=self.keyer.screen_type, screen_color=self.keyer.screen_color,
-                           auto_clean_plate=self.keyer.auto_clean_plate)
+        """The knobs of :attr:`keyer` whose specs say ``network`` (the screen settings); every other at its default."""
+        return KeyerParams(**{s.name: getattr(self.keyer, s.name) for s in param_specs() if s.network})
 
     @property
     def premultiplied(self) -> bool:

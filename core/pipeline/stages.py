@@ -39,14 +39,14 @@ from .timing import StageTimer
 
 
 def _shaped_mattes(frame: FrameInputs, settings: FrameSettings) -> tuple[torch.Tensor, torch.Tensor]:
-    return (shape_matte(frame.target_matte[None], settings.target_matte, "TargetHeadMatte"),
-            shape_matte(frame.source_matte[None], settings.source_matte, "SourceHeadMatte"))
+    return (shape_matte(frame.target_matte[None], settings.target_matte, frame.names["target_matte"]),
+            shape_matte(frame.source_matte[None], settings.source_matte, frame.names["source_matte"]))
 
 
 def empty_mattes(frame: FrameInputs, settings: FrameSettings) -> list[str]:
     """Clip names of the head mattes that are empty after shaping (what makes a frame pass through)."""
     target, source = _shaped_mattes(frame, settings)
-    return [name for name, m in (("TargetHeadMatte", target), ("SourceHeadMatte", source)) if is_empty(m)]
+    return [frame.names[role] for role, m in (("target_matte", target), ("source_matte", source)) if is_empty(m)]
 
 
 def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
@@ -60,8 +60,8 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
     color = settings.color
     with timer.section("mattes"):
         target_matte, source_matte = _shaped_mattes(frame, settings)
-        for name, matte, shaping in (("TargetHeadMatte", target_matte, settings.target_matte),
-                                     ("SourceHeadMatte", source_matte, settings.source_matte)):
+        for name, matte, shaping in ((frame.names["target_matte"], target_matte, settings.target_matte),
+                                     (frame.names["source_matte"], source_matte, settings.source_matte)):
             if is_empty(matte):
                 if settings.on_empty_matte == "passthrough":
                     return None
@@ -74,7 +74,7 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
         union_full = masks.union(target_matte, source_matte)
         box = crop_box(union_full, settings.crop_padding)
         if box is None:  # the aligned source fell outside the frame
-            raise ImageReadError("clip SourceHeadMatte: the aligned source head lies outside the frame")
+            raise ImageReadError(f"clip {frame.names['source_matte']}: the aligned source head lies outside the frame")
         target_head = crop_padded(target_matte, box, "zeros")
         source_head = crop_padded(source_matte, box, "zeros")
         union = crop_padded(union_full, box, "zeros")
