@@ -27,7 +27,11 @@ _VAN_HERK_MIN_RADIUS = 8
 
 
 class Box(NamedTuple):
-    """A pixel rectangle: x0, y0 inclusive, x1, y1 exclusive (so width = x1 - x0)."""
+    """A pixel rectangle: x0, y0 inclusive, x1, y1 exclusive (so width = x1 - x0).
+
+    The one box type of the code base: crops, the network box, and the effect's OpenFX regions (an
+    OfxRectI's ``x1, y1, x2, y2`` are ``x0, y0, x1, y1`` here).
+    """
 
     x0: int
     y0: int

@@ -30,11 +30,12 @@ import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from time import perf_counter
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import torch
 
 from changer.core.errors import ParamError
+from changer.core.masks import Box
 from changer.core.model import ChangerNet, ChangerOutput
 from changer.core.pipeline import (
     FrameInputs,
@@ -69,29 +70,12 @@ PLATE_KEY_PARAMS = (*KEYER_PARAMS, *_SETUP)
 _SEAM = ("seam_feather",)
 
 
-class Rect(NamedTuple):
-    """An OpenFX rectangle in pixels: x1, y1 inclusive, x2, y2 exclusive."""
-
-    x1: int
-    y1: int
-    x2: int
-    y2: int
-
-    @property
-    def width(self) -> int:
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> int:
-        return self.y2 - self.y1
-
-
 class ClipSource(Protocol):
     """What the effect needs from a host: which clips are connected, their extents and their pixels."""
 
     def connected(self, clip: str) -> bool: ...
 
-    def region_of_definition(self, clip: str, time: float) -> Rect: ...
+    def region_of_definition(self, clip: str, time: float) -> Box: ...
 
     def fetch(self, clip: str, time: float, render_scale: float) -> torch.Tensor:
         """(C,H,W) float pixels of the clip's full region of definition at ``render_scale``; image
@@ -186,11 +170,11 @@ class HeadBlendEffect:
         return self.clips.names[role]
 
     # -- geometry ---------------------------------------------------------------------------------
-    def get_region_of_definition(self, source: ClipSource, time: float) -> Rect:
+    def get_region_of_definition(self, source: ClipSource, time: float) -> Box:
         """The output covers the Target's frame."""
         return source.region_of_definition(self._name("target"), time)
 
-    def get_regions_of_interest(self, source: ClipSource, time: float, window: Rect) -> dict[str, Rect]:
+    def get_regions_of_interest(self, source: ClipSource, time: float, window: Box) -> dict[str, Box]:
         """Every connected input is needed whole (no tiles), whatever ``window`` is asked for."""
         return {c.name: source.region_of_definition(c.name, time)
                 for c in self.clips.clips if source.connected(c.name)}
@@ -241,7 +225,7 @@ class HeadBlendEffect:
     def end_sequence_render(self) -> None:
         self._loaded = None
 
-    def render(self, source: ClipSource, time: float, window: Rect | None = None,
+    def render(self, source: ClipSource, time: float, window: Box | None = None,
                render_scale: float | tuple[float, float] = 1.0, cache: RenderCache | None = None) -> FrameResult:
         """Render the full frame at ``render_scale`` (spatial params scaled) on the CPU and cut ``window``
         from it; stage products are looked up in, and added to, ``cache`` when given."""
@@ -356,12 +340,12 @@ def _cpu(value: Any) -> Any:
     return value
 
 
-def _cut(result: FrameResult, window: Rect, rod: Rect, scale: float) -> FrameResult:
+def _cut(result: FrameResult, window: Box, rod: Box, scale: float) -> FrameResult:
     """The part of a full-frame result inside ``window`` (render-scaled pixel coordinates)."""
-    x0, y0 = round(rod.x1 * scale), round(rod.y1 * scale)
+    x0, y0 = round(rod.x0 * scale), round(rod.y0 * scale)
     height, width = result.rgba.shape[-2:]
-    xs = slice(max(window.x1 - x0, 0), min(window.x2 - x0, width))
-    ys = slice(max(window.y1 - y0, 0), min(window.y2 - y0, height))
+    xs = slice(max(window.x0 - x0, 0), min(window.x1 - x0, width))
+    ys = slice(max(window.y0 - y0, 0), min(window.y1 - y0, height))
     if (xs.start, ys.start, xs.stop, ys.stop) == (0, 0, width, height):
         return result
     return replace(result, rgba=result.rgba[:, ys, xs], layers={k: v[:, ys, xs] for k, v in result.layers.items()})

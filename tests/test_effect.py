@@ -11,8 +11,9 @@ import torch
 
 from changer.core.color import from_network
 from changer.core.errors import ImageReadError, ParamError
+from changer.core.masks import Box
 from changer.plugin.descriptor import IDENTIFIER
-from changer.plugin.effect import HeadBlendEffect, Rect, RenderAborted
+from changer.plugin.effect import HeadBlendEffect, RenderAborted
 from changer.plugin.models import ModelCache
 from changer.plugin.params import resolve_params
 from changer.plugin.render_cache import MISSING, LruCache, RenderCache
@@ -30,9 +31,9 @@ class MemorySource:
     def connected(self, clip: str) -> bool:
         return clip in self.clips
 
-    def region_of_definition(self, clip: str, time: float) -> Rect:
+    def region_of_definition(self, clip: str, time: float) -> Box:
         _, h, w = self.clips[clip].shape
-        return Rect(0, 0, w, h)
+        return Box(0, 0, w, h)
 
     def fetch(self, clip: str, time: float, render_scale: float) -> torch.Tensor:
         self.fetched.append((clip, render_scale))
@@ -83,9 +84,9 @@ def test_contexts_declare_clips_with_components_and_flags() -> None:
 def test_regions_and_clip_preferences(weights: Path, clips: dict) -> None:
     effect = _effect(weights)
     host = MemorySource(clips)
-    assert effect.get_region_of_definition(host, 1) == Rect(0, 0, 128, 96)
-    rois = effect.get_regions_of_interest(host, 1, Rect(10, 10, 20, 20))
-    assert rois == {name: Rect(0, 0, 128, 96) for name in clips}
+    assert effect.get_region_of_definition(host, 1) == Box(0, 0, 128, 96)
+    rois = effect.get_regions_of_interest(host, 1, Box(10, 10, 20, 20))
+    assert rois == {name: Box(0, 0, 128, 96) for name in clips}
     prefs = effect.get_clip_preferences()
     assert prefs.output_premultiplication == "premultiplied"
     assert dict(prefs.colour_managed) == {"Target": True, "Source": True, "TargetHeadMatte": False,
@@ -113,7 +114,7 @@ def test_render_full_frame_window_and_render_scale(weights: Path, clips: dict) -
     effect.begin_sequence_render()
     full = effect.render(host, 1)
     assert full.rgba.shape == (4, 96, 128) and {"matte", "M", "ip"} <= set(full.layers)
-    window = effect.render(host, 1, Rect(10, 20, 50, 60))
+    window = effect.render(host, 1, Box(10, 20, 50, 60))
     assert torch.equal(window.rgba, full.rgba[:, 20:60, 10:50])
     half = effect.render(host, 1, render_scale=0.5)
     assert half.rgba.shape == (4, 48, 64) and ("Target", 0.5) in host.fetched

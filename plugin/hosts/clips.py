@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from changer.core.errors import ChangerError, ImageReadError, SequenceError
 from changer.core.io import ImageMeta, SequencePattern, Window, check_sequence, read_image
+from changer.core.masks import Box
 
 from ..descriptor import context_descriptor
-from ..effect import Rect
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,9 @@ class SequenceClipSource:
     def connected(self, clip: str) -> bool:
         return clip in self._by_name
 
-    def region_of_definition(self, clip: str, time: float) -> Rect:
+    def region_of_definition(self, clip: str, time: float) -> Box:
         w = self._by_name[clip].meta.data_window
-        return Rect(w.x, w.y, w.x + w.width, w.y + w.height)
+        return Box(w.x, w.y, w.x + w.width, w.y + w.height)
 
     def fetch(self, clip: str, time_: float, render_scale: float = 1.0) -> torch.Tensor:
         files = self._by_name[clip]
