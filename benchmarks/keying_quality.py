@@ -44,6 +44,8 @@ from naive_keyer import naive_key
 from changer.core import masks
 from changer.core.keying import KeyerParams, estimate_screen_color, key
 from changer.core.keying.params import key_channels
+from changer.training.colour_metrics import delta_e76 as lab_delta_e76
+from changer.training.colour_metrics import srgb_to_lab
 from changer.training.studio import HARD_CASES, hard_sample, hard_set, random_sample
 from changer.training.studio.sample import Sample
 
@@ -123,19 +125,9 @@ def alpha_errors(est: torch.Tensor, true: torch.Tensor, true_grad: torch.Tensor 
     return {"sad": float(diff.abs().sum() / 1000), "mse": float((diff**2).mean()), "grad": float(grad)}
 
 
-def _srgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
-    """CIELAB (D65) of sRGB-encoded (N,3,...) values."""
-    c = rgb.clamp(0.0, 1.0)
-    lin = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    m = lin.new_tensor([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
-    xyz = torch.einsum("ij,nj...->ni...", m, lin) / lin.new_tensor([0.95047, 1.0, 1.08883]).view(1, 3, *[1] * (lin.dim() - 2))
-    f = torch.where(xyz > (6 / 29) ** 3, xyz.clamp_min(1e-12) ** (1 / 3), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
-
-
 def delta_e76(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Per-pixel CIE76 colour difference of two sRGB-encoded (N,3,H,W) images, (N,1,H,W)."""
-    return (_srgb_to_lab(a) - _srgb_to_lab(b)).norm(dim=1, keepdim=True)
+    return lab_delta_e76(srgb_to_lab(a), srgb_to_lab(b)).unsqueeze(1)
 
 
 def fg_error(fg: torch.Tensor, true_fg: torch.Tensor, true_alpha: torch.Tensor) -> float:

@@ -18,7 +18,7 @@ from changer.core.model import ChangerConfig, ChangerNet
 from changer.core.model.weights_io import save_weights
 from changer.plugin.commands import eval as eval_cmd
 from changer.training.baselines import classical_inpaint, naive_paste, reinhard_transfer
-from changer.training.evaluate import baseline_methods, changer_methods, evaluate, markdown_table
+from changer.training.evaluate import COLUMNS, baseline_methods, changer_methods, evaluate, markdown_table
 from changer.training.lpips import LPIPS, SLICE_ENDS, VGG16_LAYOUT
 from changer.training.metrics import psnr, ssim
 from changer.training.vgg import vgg_features
@@ -107,7 +107,7 @@ def test_eval_table_has_changer_and_both_baselines() -> None:
     methods = changer_methods([("CHANGER tiny", model), ("CHANGER no-H2", model)], [0.3, 0.7], 0.5, torch.device("cpu"))
     methods |= baseline_methods()
     scores = evaluate(methods, samples=2, size=64, batch_size=2)
-    table = markdown_table(scores, with_lpips=False)
+    table = markdown_table(scores, [c for c in COLUMNS if c.key != "lpips"])
     rows = ("CHANGER tiny τ=0.3", "CHANGER tiny τ=0.7", "CHANGER no-H2 τ=0.5", "naive paste", "Telea inpaint",
             "NS inpaint")
     for row in rows:
@@ -132,8 +132,12 @@ def test_eval_command_prints_table_and_records(tmp_path, capsys: pytest.CaptureF
     assert "| CHANGER tiny τ=0.5 |" in out
     assert "naive paste" in out and "Telea inpaint + Reinhard Lab" in out
     assert "LPIPS: not computed (no weights)" in out
+    assert "cross-skin pairs" in out and "face ΔE76" in out
     card = json.loads(weights.with_suffix(".json").read_text())
     assert "naive paste (mean/std colour, hole green)" in card["metrics"]["eval"]["rows"]
+    cross = card["metrics"]["eval_cross"]["rows"]
+    assert "face_de76" in cross["CHANGER tiny τ=0.5"] and "tau_ends_max" in cross["CHANGER tiny τ=0.5"]
+    assert "tau_ends_max" not in cross["naive paste (mean/std colour, hole green)"]
 
 
 def test_lpips_loads_the_lpips_layout(tmp_path) -> None:

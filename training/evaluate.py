@@ -5,22 +5,36 @@ refuses that seed), rendered at the model's resolution in the self-reconstructio
 (so there is a region to complete), without colour or reference jitter. Metrics are averaged per
 image: PSNR and SSIM over the full frame, and inside ``M^ip`` (images whose ``M^ip`` is empty are
 left out of those two columns). LPIPS is reported only with user-supplied weights.
+
+The cross-skin suite (:mod:`changer.training.cross_skin_eval`) shares the methods, the per-image
+:class:`Scores` and the table and JSON writers defined here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 
+from changer.core.io.atomic import atomic_path
 from changer.core.model import ChangerNet
+from changer.core.model.fpat import body_share
 from changer.training.baselines import classical_inpaint, naive_paste
 from changer.training.batch import EVAL_SEED, Batch, make_batch
 from changer.training.loop import EVAL_AUGMENT
 from changer.training.metrics import psnr, ssim
 
+log = logging.getLogger(__name__)
+
+#: A method under test: a batch → Y (N,3,H,W).
 Method = Callable[[Batch], torch.Tensor]
+#: A τ-driven method: (batch, τ) → (Y (N,3,H,W), share of body pixels per FPAT patch (N,L)).
+TauProbe = Callable[[Batch, float], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass
@@ -37,6 +51,10 @@ class Scores:
         vals = self.values.get(name, [])
         return sum(vals) / len(vals) if vals else None
 
+    def count(self, name: str) -> int:
+        """How many images gave this figure (a region can be empty in some)."""
+        return len(self.values.get(name, []))
+
 
 def eval_batches(samples: int, size: int, batch_size: int = 4) -> Iterator[Batch]:
     """The held-out split, ``samples`` items in batches."""
@@ -44,13 +62,21 @@ def eval_batches(samples: int, size: int, batch_size: int = 4) -> Iterator[Batch
         yield make_batch(EVAL_SEED, start, min(batch_size, samples - start), size, EVAL_AUGMENT)
 
 
-def changer_method(model: ChangerNet, tau: float, device: torch.device) -> Method:
+def changer_probe(model: ChangerNet, device: torch.device) -> TauProbe:
+    """The model at any τ, with the FPAT patch shares its binarised M gives (what τ is compared with)."""
     @torch.no_grad()
-    def run(batch: Batch) -> torch.Tensor:
+    def run(batch: Batch, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
         b = batch.to(device)
-        return model(b.inputs.x, b.inputs.head, b.inputs.body, tau).y.float().cpu()
+        out = model(b.inputs.x, b.inputs.head, b.inputs.body, tau)
+        return out.y.float().cpu(), body_share(out.mask.float(), model.token_patch).cpu()
 
     return run
+
+
+def changer_method(model: ChangerNet, tau: float, device: torch.device) -> Method:
+    """The model at one τ: a table row."""
+    probe = changer_probe(model, device)
+    return lambda batch: probe(batch, tau)[0]
 
 
 def baseline_methods() -> dict[str, Method]:
@@ -67,36 +93,64 @@ def evaluate(methods: dict[str, Method], samples: int, size: int,
     """Every method on the same held-out batches."""
     scores = {name: Scores() for name in methods}
     for batch in eval_batches(samples, size, batch_size):
-        hole = batch.inputs.inpaint
-        has_hole = hole.flatten(1).sum(1) > 0.5
         for name, method in methods.items():
             y = method(batch).clamp(0, 1)
             s = scores[name]
             s.add("psnr", psnr(y, batch.target))
             s.add("ssim", ssim(y, batch.target))
-            s.add("psnr_ip", psnr(y, batch.target, hole), has_hole)
-            s.add("ssim_ip", ssim(y, batch.target, hole), has_hole)
+            add_hole_scores(s, y, batch)
             if lpips is not None:
                 s.add("lpips", lpips(y, batch.target))
     return scores
 
 
-COLUMNS = (("psnr", "PSNR ↑"), ("ssim", "SSIM ↑"), ("psnr_ip", "PSNR M^ip ↑"), ("ssim_ip", "SSIM M^ip ↑"),
-           ("lpips", "LPIPS ↓"))
+def add_hole_scores(s: Scores, y: torch.Tensor, batch: Batch) -> None:
+    """PSNR and SSIM inside ``M^ip``, for the images that have a hole to fill."""
+    hole = batch.inputs.inpaint
+    has_hole = hole.flatten(1).sum(1) > 0.5
+    s.add("psnr_ip", psnr(y, batch.target, hole), has_hole)
+    s.add("ssim_ip", ssim(y, batch.target, hole), has_hole)
 
 
-def markdown_table(scores: dict[str, Scores], with_lpips: bool) -> str:
-    """One row per method; PSNR in dB."""
-    cols = [c for c in COLUMNS if with_lpips or c[0] != "lpips"]
-    lines = ["| method | " + " | ".join(title for _, title in cols) + " |",
-             "|---|" + "---:|" * len(cols)]
+class Column(NamedTuple):
+    """One table column: the :class:`Scores` key (also the JSON key), its title and its decimals."""
+
+    key: str
+    title: str
+    digits: int = 4
+
+
+COLUMNS = (Column("psnr", "PSNR ↑", 2), Column("ssim", "SSIM ↑"), Column("psnr_ip", "PSNR M^ip ↑", 2),
+           Column("ssim_ip", "SSIM M^ip ↑"), Column("lpips", "LPIPS ↓"))
+
+
+def markdown_table(scores: Mapping[str, Scores], columns: Sequence[Column]) -> str:
+    """One row per method, one column per figure (– where a method has none)."""
+    lines = ["| method | " + " | ".join(c.title for c in columns) + " |", "|---|" + "---:|" * len(columns)]
     for name, s in scores.items():
-        cells = []
-        for key, _ in cols:
-            v = s.mean(key)
-            cells.append("–" if v is None else (f"{v:.2f}" if key.startswith("psnr") else f"{v:.4f}"))
+        cells = ["–" if (v := s.mean(c.key)) is None else f"{v:.{c.digits}f}" for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def records(suite: str, scores: Mapping[str, Scores], baselines: Sequence[str],
+            keys: Sequence[str]) -> list[dict[str, Any]]:
+    """One JSON record per method: suite, method, kind, and under stable keys every figure the method
+    measures (null where no image had the region), with ``counts``: how many images each averages."""
+    out = []
+    for name, s in scores.items():
+        measured = [k for k in keys if k in s.values]
+        out.append({"suite": suite, "method": name, "kind": "baseline" if name in baselines else "changer",
+                    **{k: s.mean(k) for k in measured}, "counts": {k: s.count(k) for k in measured}})
+    return out
+
+
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
+    """``document`` as JSON at ``path``, atomically (a killed run never leaves half a file)."""
+    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    log.info("wrote %s", path)
 
 
 def changer_methods(models: Sequence[tuple[str, ChangerNet]], taus: Sequence[float], main_tau: float,
