@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from changer.core.errors import ChangerError
-from changer.core.model import ChangerConfig, ChangerNet, build_model, patch_average
+from changer.core.model import ChangerConfig, ChangerNet, body_share, build_model
 from changer.core.model.export import export_onnx, export_torchscript, script_module
 from changer.core.model.nuke import NukeInferenceWrapper, export_nuke, linear_to_srgb, srgb_to_linear
 
@@ -32,7 +32,7 @@ def _images(n: int, h: int, w: int, seed: int) -> tuple[torch.Tensor, torch.Tens
 
 def _split_tau(net: ChangerNet, x: torch.Tensor, head: torch.Tensor, body: torch.Tensor) -> float:
     with torch.no_grad():
-        avg = patch_average(net(x, head, body, 0.5).mask, net.token_patch).flatten()
+        avg = body_share(net(x, head, body, 0.5).mask, net.token_patch).flatten()
     return avg.median().item()
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from changer.core.errors import ContractError, ParamError
-from changer.core.model import ChangerConfig, fpat_mask, patch_average
+from changer.core.model import ChangerConfig, binary_body, body_share, fpat_mask, patch_average
 from changer.core.model.blocks import CrossAttention
 from changer.core.model.fpat import FPAT, patchify, unpatchify
 
@@ -60,6 +60,15 @@ def test_patch_average_is_eq1() -> None:
     avg = patch_average(m, 2)
     assert avg.shape == (1, 6)
     torch.testing.assert_close(avg[0], torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0, 0.5]), rtol=0, atol=1e-7)
+
+
+def test_groups_come_from_the_binary_m() -> None:
+    """The supplementary predicts "a binary mask M": Eq. 1 averages M ≥ 0.5, so a soft M that stays
+    below one half in every pixel puts no patch in the body group, whatever τ > 0."""
+    soft = mask_from_patches([[[[0.49, 0.3], [0.2, 0.1]], [[0.5, 0.51], [0.2, 0.9]]]], 2)
+    torch.testing.assert_close(body_share(soft, 2)[0], torch.tensor([0.0, 0.75]), rtol=0, atol=0)
+    assert torch.equal(binary_body(soft), (soft >= 0.5).float())
+    assert not binary_body(soft.requires_grad_()).requires_grad
 
 
 def test_patch_average_rejects_bad_shapes() -> None:

@@ -19,7 +19,7 @@ from changer.plugin.effect import RenderAborted
 from changer.plugin.hosts import batch
 from changer.plugin.models import MODELS
 from changer.ui.display import DisplaySettings, to_display
-from changer.ui.layers import COLOR, LAYERS, LayerUnavailable
+from changer.ui.layers import COLOR, LAYER_BY_NAME, LAYERS, LayerUnavailable
 from changer.ui.session import RenderRequest, ReviewSession
 from ui_shot import SIZE, UiShot, write_ui_shot
 
@@ -135,6 +135,15 @@ def test_query_patch_moves_the_attention(session: ReviewSession) -> None:
     assert not torch.equal(a.output.attention, b.output.attention)
     box = a.job.box
     assert box.x0 <= a.query_box.x0 < a.query_box.x1 <= box.x1 and a.query_box.y0 < b.query_box.y0
+
+
+def test_fpat_groups_layer_shows_which_patches_tau_puts_in_the_body_group(session: ReviewSession) -> None:
+    low = session.render(RenderRequest(1, session.params.replace(tau=0.05)))
+    high = session.render(RenderRequest(1, session.params.replace(tau=0.95)))
+    a, b = (LAYER_BY_NAME["fpat_groups"].extract(r) for r in (low, high))
+    assert set(a.unique().tolist()) <= {0.0, 1.0}
+    assert torch.all(b <= a), "raising τ only moves patches out of the body group (M does not depend on τ)"
+    assert float(a.sum()) > float(b.sum()), "edge patches change group between τ = 0.05 and 0.95"
 
 
 def test_passthrough_frame_has_no_network_layers(shot: UiShot, tmp_path: Path) -> None:

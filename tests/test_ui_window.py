@@ -14,7 +14,7 @@ import torch
 from PySide6.QtCore import QPoint, Qt
 
 from changer.core.io import read_image
-from changer.core.model.fpat import patch_average
+from changer.core.model.fpat import body_share
 from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from changer.plugin.hosts import batch
 from changer.plugin.models import MODELS
@@ -71,7 +71,7 @@ def splitting_tau(window: ReviewWindow) -> float:
     equal size for the shown frame's predicted M (an untrained model predicts M close to 0.5 everywhere)."""
     rendered = window.reply.rendered
     model = window.session.model(window.params).model
-    averages = patch_average(rendered.output.mask, model.token_patch).flatten()
+    averages = body_share(rendered.output.mask, model.token_patch).flatten()
     candidates = np.round(np.arange(0.001, 1.0, 0.001), 3)
     body = (averages.numpy()[None, :] >= candidates[:, None]).sum(1)
     return float(candidates[np.argmin(np.abs(body - averages.numel() / 2))])

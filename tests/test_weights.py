@@ -13,7 +13,8 @@ from safetensors.torch import load_file, save_file
 from changer.core import weights as weights_mod
 from changer.core.errors import WeightsError
 from changer.core.model import ChangerConfig, ChangerNet
-from changer.core.model.weights_io import load_weights, save_weights
+from changer.core.model.config import ARCHITECTURE_VERSION, NEW_TENSORS
+from changer.core.model.weights_io import init_from, load_weights, save_weights
 from changer.core.weights import card_path, find_weights, read_card, tensors_sha256
 
 TINY = ChangerConfig(
@@ -47,7 +48,7 @@ def test_roundtrip(saved: tuple[ChangerNet, Path]) -> None:
 def test_card_contents(saved: tuple[ChangerNet, Path]) -> None:
     net, path = saved
     card = read_card(path)
-    assert card["architecture"] == "changer" and card["architecture_version"] == 1
+    assert card["architecture"] == "changer" and card["architecture_version"] == ARCHITECTURE_VERSION
     assert card["config"] == TINY.to_dict()
     assert card["training_data"] == "unit test: random init"
     assert card["metrics"] == {"psnr": 12.5}
@@ -117,6 +118,36 @@ def test_missing_unexpected_and_reshaped_tensors_are_listed(saved: tuple[Changer
     assert f"missing: {names[0]}" in message
     assert "unexpected: extra.weight" in message
     assert f"wrong shape: {names[1]} [7, 7]" in message
+
+
+def _as_version_1(path: Path, drop_also: str = "") -> None:
+    """Rewrite ``path`` as a v1 file would be: without the tensors later versions added, card v1."""
+    tensors = {k: v for k, v in load_file(path).items()
+               if not k.startswith(NEW_TENSORS[2]) and k != drop_also}
+    save_file(tensors, path)
+    card = json.loads(card_path(path).read_text())
+    card.update(architecture_version=1, tensors_sha256=tensors_sha256(tensors))
+    card_path(path).write_text(json.dumps(card))
+
+
+def test_a_v1_file_is_refused_for_inference_but_starts_a_fine_tune(saved: tuple[ChangerNet, Path]) -> None:
+    net, path = saved
+    _as_version_1(path)
+    with pytest.raises(WeightsError, match="v1, this CHANGER builds 'changer' v2"):
+        load_weights(path)
+    fresh = ChangerNet(TINY)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    init_from(fresh, path)
+    for name, value in fresh.state_dict().items():
+        expected = before[name] if name.startswith(NEW_TENSORS[2]) else net.state_dict()[name]
+        assert torch.equal(value, expected), name
+
+
+def test_a_fine_tune_refuses_an_old_file_missing_more_than_the_new_tensors(saved: tuple[ChangerNet, Path]) -> None:
+    _, path = saved
+    _as_version_1(path, drop_also="decoder.head.bias")
+    with pytest.raises(WeightsError, match="missing: decoder.head.bias"):
+        init_from(ChangerNet(TINY), path)
 
 
 def test_card_config_that_does_not_match_the_tensors(saved: tuple[ChangerNet, Path]) -> None:

@@ -6,7 +6,10 @@ loop therefore never has to save a data-loader state for exact resume (the posit
 and DDP ranks simply take disjoint indices.
 
 Chroma-key setting: ``I_T^green = α·fg + (1 − α)·G`` from the studio's exact, spill-free truth with
-the canonical green ``G``; the ground truth ``Y`` is that same image (self-reconstruction).
+the canonical green ``G``; the ground truth ``Y`` is that same image. The source head (of which the
+network sees only the grey) never carries the answer's lightness: it is either another render with
+another skin and light (:mod:`changer.training.skin_pairs`, share ``cross_skin``) or the truth with
+its own, independent colour jitter. Only ``I_T^head`` says what colour the head must take.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ import torch
 from changer.core.compose import NetInputs, build_inputs, canonical_green
 from changer.training.augment import colour_jitter, reference_theta, warp_batch
 from changer.training.h2 import HAIR_PROBABILITY, HeadWarp, h2_augment
-from changer.training.studio import random_sample, render, sample_identity, sample_seed
+from changer.training.skin_pairs import self_pair, skin_pair
+from changer.training.studio import render, sample_identity, sample_seed
 from changer.training.studio.sample import Sample
 
 #: Seed of the held-out evaluation split. Training refuses this seed; items derive their studio
@@ -38,6 +42,9 @@ class AugmentConfig:
     hair_probability: float = HAIR_PROBABILITY
     colour_jitter: float = 1.0
     reference_jitter: bool = True
+    source_jitter: float = 1.0  #: strength of the source head's own colour jitter (self-reconstruction items)
+    cross_skin: float = 0.5  #: share of cross-skin pairs
+    small_faces: float = 0.3  #: share of items with the head shrunk to the scales the pipeline crops
 
 
 class Item(NamedTuple):
@@ -45,6 +52,8 @@ class Item(NamedTuple):
 
     target: torch.Tensor  # I_T^green (= ground truth Y)
     alpha: torch.Tensor  # target coverage
+    source: torch.Tensor  # I_S on green (only its grey head reaches X)
+    reference: torch.Tensor  # I_T^head before reference jitter: the double's head, black elsewhere
     source_head: torch.Tensor  # M_S^head (soft)
     union_partner: torch.Tensor  # M_h2 (or M_S without H²)
     mask_gt: torch.Tensor  # M_gt: body + neck, amodal
@@ -80,25 +89,42 @@ def long_hair_mask(sample: Sample, rng: np.random.Generator) -> torch.Tensor:
 def make_item(seed: int, index: int, size: int, augment: AugmentConfig = AugmentConfig()) -> Item:
     """Item ``index`` of the split ``seed`` (deterministic)."""
     item_seed = sample_seed(seed, index)
-    sample = random_sample(item_seed, size)
     gen = torch.Generator().manual_seed(item_seed)
     rng = np.random.default_rng([item_seed, 1])
-    fg = colour_jitter(sample.fg, gen, augment.colour_jitter) if augment.colour_jitter > 0 else sample.fg
-    alpha = sample.alpha
-    source_head = sample.mask("head", soft=True)
+    choice = np.random.default_rng([item_seed, 2])
+    cross, small = choice.random() < augment.cross_skin, choice.random() < augment.small_faces
+    pair = (skin_pair if cross else self_pair)(item_seed, size, small)
+    truth = pair.truth
+    jitter_seed = int(torch.randint(0, 2**62, (), generator=gen))
+    target, double = (on_green(_jittered(s.fg, jitter_seed, augment.colour_jitter), s.alpha)
+                      for s in (truth, pair.double))
+    source_seed = int(torch.randint(0, 2**62, (), generator=gen)) if augment.source_jitter > 0 else jitter_seed
+    source_strength = augment.source_jitter if augment.source_jitter > 0 else augment.colour_jitter
+    source = on_green(_jittered(pair.source.fg, source_seed, source_strength), pair.source.alpha)
+    source_head = pair.source.mask("head", soft=True)
+    reference = double * pair.double.mask("head", soft=True)
     if augment.h2:
-        hair = long_hair_mask(sample, rng) if rng.random() < augment.hair_probability else None
+        hair = long_hair_mask(truth, rng) if rng.random() < augment.hair_probability else None
         partner = h2_augment(source_head, hair, gen, HeadWarp())
     else:
         partner = source_head
     theta = reference_theta(gen) if augment.reference_jitter else IDENTITY
-    return Item(on_green(fg, alpha), alpha, source_head, partner, sample.amodal.float(), theta)
+    return Item(target, truth.alpha, source, reference, source_head, partner, truth.amodal.float(), theta)
+
+
+def _jittered(fg: torch.Tensor, seed: int, strength: float) -> torch.Tensor:
+    """``fg`` under the colour jitter drawn from ``seed`` (one seed, one camera: same jitter twice)."""
+    if strength <= 0:
+        return fg
+    return colour_jitter(fg, torch.Generator().manual_seed(seed), strength)
 
 
 def collate(items: list[Item]) -> Batch:
     """Stack items and build X, I_T^head, I_T^body with :func:`changer.core.compose.build_inputs`."""
-    target, alpha, source_head, partner, mask_gt, theta = (torch.stack(t) for t in zip(*items, strict=True))
-    inputs = build_inputs(target, target, source_head, partner, alpha, target_head=source_head)
+    target, alpha, source, reference, source_head, partner, mask_gt, theta = (
+        torch.stack(t) for t in zip(*items, strict=True))
+    inputs = build_inputs(target, source, source_head, partner, alpha, target_head=source_head)
+    inputs = inputs._replace(head=reference)
     if not torch.equal(theta, IDENTITY.expand_as(theta)):
         inputs = inputs._replace(head=warp_batch(inputs.head, theta))
     green = canonical_green(target)

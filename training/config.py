@@ -62,7 +62,8 @@ class OptimSection:
 class LoopSection:
     steps: int = 1000
     seed: int = 0
-    tau: float = 0.5
+    tau: float = 0.5  #: τ of the held-out evaluation during training
+    tau_range: tuple[float, float] = (0.05, 0.95)  #: each step draws its τ uniformly from this range
     log_every: int = 10
     eval_every: int = 200
     eval_samples: int = 8
@@ -149,6 +150,11 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
             raise ParamError(f"config: {name} must be >= 1, got {getattr(section, name)}")
     if not 0.0 <= cfg.loop.tau <= 1.0:
         raise ParamError(f"config.loop.tau: expected a value in [0, 1], got {cfg.loop.tau}")
+    low_high = cfg.loop.tau_range
+    if len(low_high) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in low_high) \
+            or not 0.0 <= low_high[0] <= low_high[1] <= 1.0:
+        raise ParamError(f"config.loop.tau_range: expected [low, high] with 0 <= low <= high <= 1, "
+                         f"got {list(low_high)}")
     return cfg
 
 

@@ -154,7 +154,11 @@ class FolderDataset:
             partner = head
         theta = reference_theta(gen) if self.augment.reference_jitter else IDENTITY
         mask_gt = torch.maximum(mattes["neck"], mattes["body"])
-        return Item(on_green(fg, alpha), alpha, head, partner, mask_gt, theta)
+        target = on_green(fg, alpha)
+        # The grey source head must not carry the answer's lightness: its own jitter (see training.batch).
+        jitter = self.augment.source_jitter
+        source = on_green(colour_jitter(frame, gen, jitter), alpha) if jitter > 0 else target
+        return Item(target, alpha, source, target * head, head, partner, mask_gt, theta)
 
 
 def align_matte(matte: torch.Tensor, its_head: torch.Tensor, head: torch.Tensor) -> torch.Tensor:

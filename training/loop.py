@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from changer.core.model import ChangerNet, build_model
-from changer.core.model.weights_io import load_weights, save_weights
+from changer.core.model.weights_io import init_from, save_weights
 from changer.training import checkpoint as ckpt
 from changer.training.batch import EVAL_SEED, AugmentConfig, Batch, collate, make_batch
 from changer.training.config import TrainConfig
@@ -40,7 +40,8 @@ from changer.training.sample_grid import write_grid
 log = logging.getLogger(__name__)
 
 #: The held-out protocol (self-reconstruction with H², no photometric or reference jitter).
-EVAL_AUGMENT = AugmentConfig(h2=True, colour_jitter=0.0, reference_jitter=False)
+EVAL_AUGMENT = AugmentConfig(h2=True, colour_jitter=0.0, reference_jitter=False, source_jitter=0.0,
+                             cross_skin=0.0, small_faces=0.0)
 
 
 class StepBatches(Dataset):
@@ -81,7 +82,7 @@ class Trainer:
         seed_everything(cfg.loop.seed)
         self.generator: ChangerNet = build_model(cfg.model.config)
         if cfg.model.init_weights:
-            self.generator.load_state_dict(load_weights(cfg.model.init_weights).state_dict())
+            init_from(self.generator, cfg.model.init_weights)
             log.info("generator initialised from %s", cfg.model.init_weights)
         self.discriminator = PatchDiscriminator()
         self.generator.to(device)
@@ -119,6 +120,15 @@ class Trainer:
             return 1.0
         return 1.0 - 0.9 * (step - start) / (steps - start)
 
+    def step_tau(self, step: int) -> float:
+        """τ of training step ``step``: uniform in ``loop.tau_range``, a pure function of (seed, step).
+
+        A τ fixed in training lets the network ignore FPAT's groups; drawn per step, every grouping
+        an artist may pick is one the network has learnt to complete from. Same τ on every rank.
+        """
+        low, high = self.cfg.loop.tau_range
+        return low + (high - low) * float(np.random.default_rng([self.cfg.loop.seed, step, 7]).random())
+
     def train_step(self, batch: Batch) -> dict[str, float]:
         """One generator and (once ``adv_start`` is reached) one discriminator update."""
         o = self.cfg.optim
@@ -129,7 +139,7 @@ class Trainer:
         adversarial = self.step >= o.adv_start and self.cfg.loss.adv > 0
         b = batch.to(self.device)
         with self._autocast():
-            out = self.g_train(b.inputs.x, b.inputs.head, b.inputs.body, self.cfg.loop.tau)
+            out = self.g_train(b.inputs.x, b.inputs.head, b.inputs.body, self.step_tau(self.step))
             fake_logits = None
             if adversarial:
                 self.discriminator.requires_grad_(False)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from changer.core.color import from_network
+from changer.core.model import body_share
 from changer.core.pipeline.crop import paste, resize
 
 from .session import RenderedFrame
@@ -108,6 +109,17 @@ def _attention(rendered: RenderedFrame) -> torch.Tensor:
     return _in_frame(rendered, output.attention, nearest=True)
 
 
+def fpat_groups(rendered: RenderedFrame) -> torch.Tensor:
+    """FPAT's two groups at the request's τ: 1 on patches whose body share is ≥ τ (S_b), else 0."""
+    _, output = _network(rendered)
+    if output.attention is None:
+        raise LayerUnavailable("no FPAT attention was asked for (its patch grid sizes the groups)")
+    rows, cols = output.attention.shape[-2:]
+    share = body_share(output.mask, output.mask.shape[-2] // rows).reshape(-1, 1, rows, cols)
+    groups = (share >= rendered.request.params["tau"]).to(output.mask.dtype)
+    return _in_frame(rendered, groups, nearest=True)
+
+
 LAYERS: tuple[Layer, ...] = (
     Layer("output", "Output", COLOR, lambda r: r.result.rgba,
           "The node's output RGBA (the Output param chooses comp, green, mattes or aovs)."),
@@ -128,6 +140,9 @@ LAYERS: tuple[Layer, ...] = (
     Layer("M", "Predicted M", MATTE, _layer_tensor("M"), "The network's predicted foreground (body and neck)."),
     Layer("attention", "FPAT attention", HEAT, _attention,
           "FPAT's attention weights for the query patch (click the viewer to move it)."),
+    Layer("fpat_groups", "FPAT groups (τ)", MATTE, fpat_groups,
+          "FPAT's two groups at this τ: white patches (body share ≥ τ) attend only to body patches, black "
+          "ones only to the rest; raising τ moves edge patches from white to black."),
     Layer("to_rgb", "ToRGB", COLOR, _network_image(lambda job, out: out.to_rgb),
           "ToRGB decoding of the colourised head z_c."),
     Layer("X", "X (network input)", COLOR, _network_image(lambda job, out: job.inputs.x), "The network's input X."),

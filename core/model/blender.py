@@ -12,11 +12,14 @@ from torch import Tensor, nn
 
 from .config import ChangerConfig
 from .encoder import CondEncoder
-from .fpat import FPAT, additive_mask, patch_average
+from .fpat import FPAT, additive_mask, body_share
 
 
 class BodyBlender(nn.Module):
-    """(z_c, I_T^body, M (N,1,H,W), τ) → (FPAT output (N,dim,h,w), attention weights of one query)."""
+    """(z_c, I_T^body, M (N,1,H,W), τ) → (FPAT output (N,dim,h,w), attention weights of one query).
+
+    M is binarised here (:func:`body_share`), so a soft prediction never blurs the two groups.
+    """
 
     def __init__(self, cfg: ChangerConfig) -> None:
         super().__init__()
@@ -27,5 +30,5 @@ class BodyBlender(nn.Module):
     def forward(
         self, z_c: Tensor, body: Tensor, m: Tensor, tau: Tensor, query_index: int = -1
     ) -> tuple[Tensor, Optional[Tensor]]:
-        mask = additive_mask(patch_average(m, self.mask_patch), tau)
+        mask = additive_mask(body_share(m, self.mask_patch), tau)
         return self.fpat(z_c, self.phi_b(body), mask, query_index)

@@ -21,7 +21,7 @@ from .colorizer import HeadColorizer
 from .config import ChangerConfig, get_config
 from .decoder import Decoder
 from .encoder import ImageEncoder
-from .fpat import check_tau
+from .fpat import binary_body, check_tau
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class ChangerNet(nn.Module):
         z_c = self.colorizer(feats[-1], head)
         m = self.foreground(z_c)
         blended, weights = self.blender(z_c, body, m, tau, query_patch)
-        y = self.decoder(z_c, blended, feats, x)
+        y = self.decoder(z_c, blended, feats, x, binary_body(m))
         attention: Optional[Tensor] = None
         if weights is not None:
             rows, cols = height // self.token_patch, width // self.token_patch

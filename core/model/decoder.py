@@ -3,11 +3,17 @@
 The last layer predicts a colour and a per-pixel gate and returns gate·colour + (1 − gate)·X, so
 where nothing needs changing the network can hand X through untouched (Y must reproduce X outside
 the head and inpainting region). Y stays in [0,1] whenever X does.
+
+Inside the predicted body (binary M) the decoder sees only FPAT's output: ``z_c`` and the encoder
+skips are zeroed there. Otherwise convolutions extend the visible body into the hole straight from
+X's features, around FPAT, and τ (which only steers FPAT's attention groups) changes nothing. The
+visible body is still reproduced exactly, by the gate handing X through.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .blocks import ResBlock, Up, group_norm
@@ -15,7 +21,7 @@ from .config import ChangerConfig
 
 
 class Decoder(nn.Module):
-    """(z_c, FPAT output, encoder features, X) → Y (N,3,H,W)."""
+    """(z_c, FPAT output, encoder features, X, binary body M (N,1,H,W)) → Y (N,3,H,W)."""
 
     def __init__(self, cfg: ChangerConfig) -> None:
         super().__init__()
@@ -29,12 +35,18 @@ class Decoder(nn.Module):
         self.ups = nn.ModuleList(Up(w[k], w[k - 1], w[k - 1], b[k - 1], g) for k in range(len(w) - 1, 0, -1))
         self.head = nn.Conv2d(w[0], 4, 3, padding=1)
 
-    def forward(self, z_c: Tensor, blended: Tensor, skips: list[Tensor], x: Tensor) -> Tensor:
-        f = self.fuse(torch.cat([z_c, blended], dim=1))
+    def forward(self, z_c: Tensor, blended: Tensor, skips: list[Tensor], x: Tensor, body: Tensor) -> Tensor:
         levels = len(skips)
+        f = self.fuse(torch.cat([z_c * _outside(body, 1 << (levels - 1)), blended], dim=1))
         for i, up in enumerate(self.ups):
-            f = up(f, skips[levels - 2 - i])
+            level = levels - 2 - i
+            f = up(f, skips[level] * _outside(body, 1 << level))
         out = self.head(f)
         colour = torch.sigmoid(out[:, :3])
         gate = torch.sigmoid(out[:, 3:4])
         return gate * colour + (1.0 - gate) * x
+
+
+def _outside(body: Tensor, stride: int) -> Tensor:
+    """1 − the share of body pixels in each ``stride``×``stride`` cell: the weight of X's features there."""
+    return 1.0 - (F.avg_pool2d(body, stride) if stride > 1 else body)

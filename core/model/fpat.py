@@ -6,8 +6,10 @@ form S_b, the rest S_nb (Eq. 2). Attention is allowed only inside a group: the a
 where query and key are in the same group and −∞ otherwise (Eq. 3). Every query sees at least its
 own patch (j = i), so no softmax row is all −∞ and nothing turns NaN when a group is empty.
 
-M here is the full-resolution prediction, so one patch is ``stride·P`` image pixels across: τ reads
-as "the fraction of a patch's pixels that must be body", which is what an artist sees in the M view.
+M here is the full-resolution prediction, binarised at 0.5 (the supplementary predicts "a binary
+mask M"), so one patch is ``stride·P`` image pixels across and τ reads as "the fraction of a patch's
+pixels that are body", which is what an artist sees in the M view. Binarising matters: a soft M
+leaves small values in every patch, and then both ends of the τ range put every patch in one group.
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ def check_tau(tau: Union[float, Tensor]) -> None:
         raise ParamError(f"tau: expected a number in [0, 1], got {tau!r}")
     if not 0.0 <= tau <= 1.0:
         raise ParamError(f"tau: expected a value in [0, 1], got {tau}")
+
+
+def binary_body(m: Tensor) -> Tensor:
+    """M (N,1,H,W) in [0,1] → the binary body/neck mask (M ≥ 0.5) in M's dtype, without gradient."""
+    return (m.detach() >= 0.5).to(m.dtype)
+
+
+def body_share(m: Tensor, patch: int) -> Tensor:
+    """Eq. 1 on the binary M: the share of body pixels in each patch, (N,1,H,W) → (N, patches)."""
+    return patch_average(binary_body(m), patch)
 
 
 def patchify(x: Tensor, patch: int) -> Tensor:

@@ -14,7 +14,7 @@ import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -31,7 +31,7 @@ from ..weights import (
     tensors_sha256,
 )
 from .changer_net import ChangerNet
-from .config import ARCHITECTURE, ARCHITECTURE_VERSION, ChangerConfig
+from .config import ARCHITECTURE, ARCHITECTURE_VERSION, NEW_TENSORS, ChangerConfig
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,40 @@ def load_weights(path: Union[str, Path], device: Union[str, torch.device] = "cpu
     header (names, shapes, dtypes; no tensor data read): only a config that matches the file is ever
     built for real, so a bad card costs neither a crash nor the memory of a network it only describes.
     """
-    path = Path(path)
+    config, tensors = _checked_tensors(Path(path))
+    model = ChangerNet(config)
+    model.load_state_dict(tensors, strict=True)
+    log.info("loaded %s weights from %s", config.name, path)
+    return model.to(device).eval()
+
+
+def init_from(model: ChangerNet, path: Union[str, Path]) -> ChangerNet:
+    """Load ``path`` into ``model`` to start a training from it, whatever architecture version wrote it.
+
+    A fine-tune across a version change starts from the old weights: every check of
+    :func:`load_weights` but the version one still applies, and the only tensors that may be
+    missing are those the later versions added (:data:`NEW_TENSORS`); they keep their initialisation.
+    """
+    old = read_card(Path(path))["architecture_version"]
+    fresh = tuple(p for version, prefixes in NEW_TENSORS.items() if version > old for p in prefixes)
+    missing, _ = model.load_state_dict(_checked_tensors(Path(path), fresh)[1], strict=False)
+    if missing:
+        log.info("%s: %d tensors new since v%d start from their initialisation", path, len(missing), old)
+    return model
+
+
+def _checked_tensors(
+    path: Path, fresh: Optional[tuple[str, ...]] = None
+) -> tuple[ChangerConfig, dict[str, torch.Tensor]]:
+    """The config and tensors of ``path``, checked. ``fresh``: accept any version, and tensor-name
+    prefixes (those later versions added) the file may lack; None: this version, every tensor."""
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
     if path.suffix != ".safetensors":
         raise WeightsError(f"{path}: expected a .safetensors file")
     card = read_card(path)
-    if card["architecture"] != ARCHITECTURE or card["architecture_version"] != ARCHITECTURE_VERSION:
+    if card["architecture"] != ARCHITECTURE or (card["architecture_version"] != ARCHITECTURE_VERSION
+                                                and fresh is None):
         raise WeightsError(
             f"{card_path(path)}: architecture {card['architecture']!r} v{card['architecture_version']}, "
             f"this CHANGER builds {ARCHITECTURE!r} v{ARCHITECTURE_VERSION}"
@@ -108,16 +135,14 @@ def load_weights(path: Union[str, Path], device: Union[str, torch.device] = "cpu
         config = ChangerConfig.from_dict(card["config"])
     except ChangerError as exc:
         raise WeightsError(f"{card_path(path)}: invalid model config: {exc}") from None
-    _check_header(path, expected_tensors(config))
-    model = ChangerNet(config)
+    expected = expected_tensors(config)
+    _check_header(path, {k: v for k, v in expected.items() if not (fresh and k.startswith(fresh))})
     tensors = _read_tensors(path)
     if tensors_sha256(tensors) != card["tensors_sha256"]:
         raise WeightsError(
             f"{path}: tensor hash does not match its card {card_path(path).name} (file changed or corrupted)"
         )
-    model.load_state_dict(tensors, strict=True)
-    log.info("loaded %s weights from %s", config.name, path)
-    return model.to(device).eval()
+    return config, tensors
 
 
 def expected_tensors(config: ChangerConfig) -> dict[str, TensorSpec]:

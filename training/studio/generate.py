@@ -19,6 +19,7 @@ from changer.training.studio.params import (
     SCREENS,
     Identity,
     Pose,
+    Studio,
     sample_identity,
     sample_pose,
     sample_studio,
@@ -50,13 +51,18 @@ def _noise_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**63 - 1))
 
 
+def scene(seed: int, screen: str = "green") -> tuple[Identity, Pose, Studio, int]:
+    """The person, pose, studio and noise seed of :func:`random_sample` ``seed``, not yet rendered."""
+    r_id, r_pose, r_studio, r_noise = _rngs(seed, 4)
+    kind = _check_screen(screen)
+    return sample_identity(r_id, kind), sample_pose(r_pose), sample_studio(r_studio, kind), _noise_seed(r_noise)
+
+
 def random_sample(seed: int, size: int | tuple[int, int] = 256, screen: str = "green") -> Sample:
     """One still frame of a random person in a random studio."""
     size = check_size(size)
-    r_id, r_pose, r_studio, r_noise = _rngs(seed, 4)
-    kind = _check_screen(screen)
-    return render(sample_identity(r_id, kind), sample_pose(r_pose), sample_studio(r_studio, kind), size,
-                  noise_seed=_noise_seed(r_noise))
+    identity, pose, studio, noise_seed = scene(seed, screen)
+    return render(identity, pose, studio, size, noise_seed=noise_seed)
 
 
 def shot_poses(seed: int, frames: int) -> list[Pose]:

@@ -187,6 +187,16 @@ def skin_colour(tone: float, rng: np.random.Generator) -> RGB:
     return _rgb(base * np.array([1.0 + undertone, 1.0, 1.0 - 2.0 * undertone]) * rng.uniform(0.96, 1.04))
 
 
+def lips_colour(tone: float, rng: np.random.Generator) -> RGB:
+    """Lips: the skin of this tone, redder and darker."""
+    return _rgb(np.array(skin_colour(tone, rng)) * np.array([0.86, 0.6, 0.62]) * rng.uniform(0.85, 1.05))
+
+
+def with_skin(identity: Identity, tone: float, rng: np.random.Generator) -> Identity:
+    """The same person (shape, hair, features, wardrobe) with another skin tone: cross-skin pairs."""
+    return dataclasses.replace(identity, skin_tone=tone, skin=skin_colour(tone, rng), lips=lips_colour(tone, rng))
+
+
 def cloth_colour(rng: np.random.Generator, screen_kind: str) -> RGB:
     """Clothing colour; about one in six is a deliberately hard case close to the screen hue."""
     if rng.random() < 0.16:
@@ -252,7 +262,7 @@ def sample_identity(rng: np.random.Generator, screen_kind: str = "green",
         nose_width=float(rng.uniform(0.85, 1.25)),
         mouth_width=float(rng.uniform(0.85, 1.15)),
         lip_fullness=float(rng.uniform(0.7, 1.3) * (0.9 if male_like else 1.1)),
-        lips=_rgb(np.array(skin_colour(tone, rng)) * np.array([0.86, 0.6, 0.62]) * rng.uniform(0.85, 1.05)),
+        lips=lips_colour(tone, rng),
         ear_size=float(rng.uniform(0.85, 1.15)),
         beard=float(rng.uniform(0.2, 0.8) if male_like and rng.random() < 0.3 else 0.0),
         cloth_pattern=pattern,
@@ -287,9 +297,7 @@ def sample_studio(rng: np.random.Generator, screen_kind: str = "green") -> Studi
         colour = _hsv(rng.uniform(112, 140), rng.uniform(0.55, 0.85), value)
     else:
         colour = _hsv(rng.uniform(208, 228), rng.uniform(0.6, 0.9), value)
-    lx, ly = rng.uniform(-0.8, 0.8), rng.uniform(-0.7, 0.15)
-    lz = rng.uniform(0.45, 1.0)
-    n = math.sqrt(lx * lx + ly * ly + lz * lz)
+    light = _light_direction(rng)
     blur = rng.random() < 0.2
     return Studio(
         screen_kind=screen_kind,
@@ -299,12 +307,12 @@ def sample_studio(rng: np.random.Generator, screen_kind: str = "green") -> Studi
         falloff=float(rng.uniform(0.05, 0.45)),
         vignette=float(rng.uniform(0.0, 0.35)),
         wrinkles=float(rng.uniform(0.0, 0.06)),
-        light=(lx / n, ly / n, lz / n),
-        light_intensity=float(rng.uniform(0.55, 0.85)),
-        ambient=float(rng.uniform(0.35, 0.5)),
+        light=light,
+        light_intensity=_light_intensity(rng),
+        ambient=_ambient(rng),
         spill=float(rng.uniform(0.08, 0.35)),
         shadow=float(rng.uniform(0.15, 0.5) if rng.random() < 0.4 else 0.0),
-        shadow_offset=(float(-lx / n * rng.uniform(0.02, 0.08)), float(rng.uniform(0.0, 0.05))),
+        shadow_offset=(float(-light[0] * rng.uniform(0.02, 0.08)), float(rng.uniform(0.0, 0.05))),
         shadow_blur=float(rng.uniform(0.01, 0.04)),
         noise=float(rng.uniform(0.002, 0.015)),
         shot_noise=float(rng.uniform(0.0, 0.0004)),
@@ -312,3 +320,25 @@ def sample_studio(rng: np.random.Generator, screen_kind: str = "green") -> Studi
         motion_blur=(float(rng.uniform(0.002, 0.01)) if blur else 0.0, float(rng.uniform(0, math.pi))),
         texture_seed=int(rng.integers(0, 2**31 - 1)),
     )
+
+
+def _light_direction(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A key light from the front half, mostly from above: a unit vector."""
+    lx, ly = rng.uniform(-0.8, 0.8), rng.uniform(-0.7, 0.15)
+    lz = rng.uniform(0.45, 1.0)
+    n = math.sqrt(lx * lx + ly * ly + lz * lz)
+    return float(lx / n), float(ly / n), float(lz / n)
+
+
+def _light_intensity(rng: np.random.Generator) -> float:
+    return float(rng.uniform(0.55, 0.85))
+
+
+def _ambient(rng: np.random.Generator) -> float:
+    return float(rng.uniform(0.35, 0.5))
+
+
+def relit(studio: Studio, rng: np.random.Generator) -> Studio:
+    """The same studio under another key light and ambient: where the actor was filmed."""
+    return dataclasses.replace(studio, light=_light_direction(rng), light_intensity=_light_intensity(rng),
+                               ambient=_ambient(rng))
