@@ -17,6 +17,7 @@ from changer.core.model import (
     count_parameters,
     get_config,
 )
+from changer.core.model.colorizer import colour_statistics
 from changer.core.model.fpat import additive_mask
 
 TINY = ChangerConfig(
@@ -208,34 +209,36 @@ def test_inside_the_body_the_decoder_sees_only_fpat() -> None:
     blended = torch.randn_like(z_c)
     other_feats = [torch.randn_like(f) for f in feats]
     body = torch.ones(1, 1, 32, 32)
+    code = torch.zeros(1, 3, 1, 1)
     with torch.no_grad():
-        a = net.decoder(z_c, blended, feats, x, body)
-        b = net.decoder(torch.randn_like(z_c), blended, other_feats, x, body)
-        c = net.decoder(z_c, torch.randn_like(blended), feats, x, body)
-        outside = net.decoder(torch.randn_like(z_c), blended, other_feats, x, torch.zeros_like(body))
+        a = net.decoder(z_c, blended, feats, x, body, code)
+        b = net.decoder(torch.randn_like(z_c), blended, other_feats, x, body, code)
+        c = net.decoder(z_c, torch.randn_like(blended), feats, x, body, code)
+        outside = net.decoder(torch.randn_like(z_c), blended, other_feats, x, torch.zeros_like(body), code)
     assert torch.equal(a, b)
     assert not torch.allclose(a, c) and not torch.allclose(a, outside)
 
 
-def test_reference_colour_is_the_masked_mean_and_spread_and_starts_as_identity() -> None:
+def test_reference_statistics_are_the_weighted_mean_the_mean_and_the_spread_of_the_head() -> None:
     head = torch.zeros(1, 3, 8, 8)
     head[:, :, 2:4, 2:6] = torch.tensor([0.8, 0.5, 0.3]).view(1, 3, 1, 1)
     head[:, :, 4:6, 2:6] = torch.tensor([0.4, 0.3, 0.1]).view(1, 3, 1, 1)
-    module = ChangerNet(TINY).colorizer.reference
-    stats = []
-    module.embed.register_forward_hook(lambda mod, inputs, out: stats.append(inputs[0]))
-    scale, shift = module(head)
-    torch.testing.assert_close(stats[0], torch.tensor([[0.6, 0.4, 0.2, 0.2, 0.1, 0.1]]), rtol=0, atol=1e-6)
-    assert torch.equal(scale, torch.zeros_like(scale)) and torch.equal(shift, torch.zeros_like(shift))
+    weight = torch.zeros(1, 1, 8, 8)
+    weight[:, :, 2:4] = 1.0
+    stats = colour_statistics(head, weight)
+    expected = torch.tensor([[0.8, 0.5, 0.3, 0.6, 0.4, 0.2, 0.2, 0.1, 0.1]])
+    torch.testing.assert_close(stats, expected, rtol=0, atol=1e-6)
 
 
-def test_the_reference_colour_steers_the_head_once_trained() -> None:
-    """With the FiLM's last layer non-zero (as after training), a brighter I_T^head changes Y."""
+def test_the_reference_colour_code_starts_at_zero_and_steers_y_once_trained() -> None:
+    """Zero at initialisation (a v1 fine-tune starts where v1 was); once its last layer moves, a
+    brighter I_T^head changes Y, past every norm of the network."""
     torch.manual_seed(12)
     net = ChangerNet(TINY).eval()
-    torch.nn.init.normal_(net.colorizer.reference.embed[2].weight, std=0.5)
     x, head, body = _inputs(1, 32, 32, seed=3)
     with torch.no_grad():
+        assert torch.equal(net.colorizer.reference(head), torch.zeros(1, 3, 1, 1))
+        torch.nn.init.normal_(net.colorizer.reference.embed[2].weight, std=0.5)
         a = net(x, head, body, 0.5).y
         b = net(x, (head * 0.5), body, 0.5).y
     assert float((a - b).abs().max()) > 1e-3

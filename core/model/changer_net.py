@@ -94,7 +94,7 @@ class ChangerNet(nn.Module):
         z_c = self.colorizer(feats[-1], head)
         m = self.foreground(z_c)
         blended, weights = self.blender(z_c, body, m, tau, query_patch)
-        y = self.decoder(z_c, blended, feats, x, binary_body(m))
+        y = self.decoder(z_c, blended, feats, x, binary_body(m), self.colorizer.reference(head))
         attention: Optional[Tensor] = None
         if weights is not None:
             rows, cols = height // self.token_patch, width // self.token_patch

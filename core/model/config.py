@@ -15,11 +15,11 @@ from typing import Any
 from ..errors import ParamError
 
 ARCHITECTURE = "changer"
-#: 2: FPAT groups from the binary M, the decoder sees only FPAT inside the body, and the Head
-#: Colorizer is modulated by the reference's colour statistics (issue 14).
+#: 2: FPAT groups from the binary M, the decoder sees only FPAT inside the body, and the reference's
+#: skin colour reaches the decoder's output past the norms (issue 14).
 ARCHITECTURE_VERSION = 2
 #: Tensor-name prefixes each version added: a fine-tune from an older file starts them fresh.
-NEW_TENSORS = {2: ("colorizer.reference.",)}
+NEW_TENSORS = {2: ("colorizer.reference.", "decoder.reference_weight.")}
 
 #: Encoder levels (the latent stride is ``2**(levels-1)``) and the longest config name.
 MIN_LEVELS, MAX_LEVELS = 2, 8

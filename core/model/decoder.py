@@ -8,6 +8,10 @@ Inside the predicted body (binary M) the decoder sees only FPAT's output: ``z_c`
 skips are zeroed there. Otherwise convolutions extend the visible body into the hole straight from
 X's features, around FPAT, and τ (which only steers FPAT's attention groups) changes nothing. The
 visible body is still reproduced exactly, by the gate handing X through.
+
+The reference's colour code (from the Head Colorizer's :class:`~.colorizer.ReferenceColour`) is
+added to the colour logits, weighted per pixel by a map the decoder predicts (where the reference's
+skin colour applies): after every norm, so the reference's lightness reaches Y.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from .config import ChangerConfig
 
 
 class Decoder(nn.Module):
-    """(z_c, FPAT output, encoder features, X, binary body M (N,1,H,W)) → Y (N,3,H,W)."""
+    """(z_c, FPAT output, encoder features, X, binary body M (N,1,H,W), colour code (N,3,1,1)) → Y."""
 
     def __init__(self, cfg: ChangerConfig) -> None:
         super().__init__()
@@ -34,15 +38,17 @@ class Decoder(nn.Module):
         )
         self.ups = nn.ModuleList(Up(w[k], w[k - 1], w[k - 1], b[k - 1], g) for k in range(len(w) - 1, 0, -1))
         self.head = nn.Conv2d(w[0], 4, 3, padding=1)
+        self.reference_weight = nn.Conv2d(w[0], 1, 3, padding=1)
 
-    def forward(self, z_c: Tensor, blended: Tensor, skips: list[Tensor], x: Tensor, body: Tensor) -> Tensor:
+    def forward(self, z_c: Tensor, blended: Tensor, skips: list[Tensor], x: Tensor, body: Tensor,
+                reference: Tensor) -> Tensor:
         levels = len(skips)
         f = self.fuse(torch.cat([z_c * _outside(body, 1 << (levels - 1)), blended], dim=1))
         for i, up in enumerate(self.ups):
             level = levels - 2 - i
             f = up(f, skips[level] * _outside(body, 1 << level))
         out = self.head(f)
-        colour = torch.sigmoid(out[:, :3])
+        colour = torch.sigmoid(out[:, :3] + torch.sigmoid(self.reference_weight(f)) * reference)
         gate = torch.sigmoid(out[:, 3:4])
         return gate * colour + (1.0 - gate) * x
 
