@@ -13,13 +13,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from changer.core.compose import gray
 from changer.core.errors import ParamError
 from changer.core.model import CONFIGS, ChangerConfig
 from changer.core.model.weights_io import load_weights
 from changer.plugin.commands import train as train_cmd
+from changer.training.batch import AugmentConfig, make_item
 from changer.training.checkpoint import CheckpointError, checkpoints, read_checkpoint
 from changer.training.config import config_from_dict, load_config
-from changer.training.loop import train
+from changer.training.loop import Trainer, train
+from changer.training.skin_pairs import MIN_TONE_GAP, skin_pair
+from changer.training.studio import sample_seed
 
 TINY_KWARGS = dict(name="tiny", resolution=64, enc_widths=(8, 16, 32), enc_blocks=(0, 0, 1), dec_blocks=(0, 0, 0),
                    cond_widths=(8, 16), colorizer_depth=1, colorizer_heads=2, colorizer_kv_pool=1, fpat_dim=16,
@@ -149,3 +153,30 @@ def test_two_process_ddp_step(tmp_path: Path) -> None:
         assert torch.equal(rank0[name], rank1[name]), name
     x0, x1 = load_file(str(tmp_path / "batch0.safetensors"))["x"], load_file(str(tmp_path / "batch1.safetensors"))["x"]
     assert not torch.equal(x0, x1)
+
+
+def test_tau_is_drawn_per_step_inside_its_range_and_is_a_function_of_the_step(tiny: str) -> None:
+    cfg = config_from_dict(_cfg(1, tau_range=[0.2, 0.4]))
+    trainer = Trainer(cfg, torch.device("cpu"))
+    taus = [trainer.step_tau(step) for step in range(50)]
+    assert all(0.2 <= t <= 0.4 for t in taus) and len(set(taus)) == 50
+    assert taus == [Trainer(cfg, torch.device("cpu")).step_tau(step) for step in range(50)]
+    with pytest.raises(ParamError, match="tau_range"):
+        config_from_dict({"loop": {"tau_range": [0.6, 0.4]}})
+
+
+def test_cross_skin_items_need_the_reference_and_self_items_get_their_own_source_jitter() -> None:
+    """The grey source head never carries the truth's lightness: in a cross-skin item its skin is
+    another tone under another light; in a self-reconstruction item it has its own colour jitter."""
+    pair = skin_pair(sample_seed(0, 3), 64)
+    assert abs(pair.truth.identity.skin_tone - pair.source.identity.skin_tone) >= MIN_TONE_GAP
+    assert pair.double.identity.skin == pair.truth.identity.skin and pair.double.identity != pair.truth.identity
+    assert torch.equal(pair.source.mask("head"), pair.truth.mask("head")), "one identity and pose"
+    cross = make_item(0, 3, 64, AugmentConfig(cross_skin=1.0, reference_jitter=False))
+    own = make_item(0, 3, 64, AugmentConfig(cross_skin=0.0, reference_jitter=False))
+    shared = make_item(0, 3, 64, AugmentConfig(cross_skin=0.0, source_jitter=0.0, reference_jitter=False))
+    for item in (cross, own):
+        head = item.source_head > 0.99
+        luma_gap = (gray(item.source[None]) - gray(item.target[None]))[0, 0][head[0]].abs().mean()
+        assert float(luma_gap) > 0.01
+    assert torch.equal(shared.source, shared.target)
