@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "evaluate weights against classical baselines on the held-out studio split"),
     "render": ("changer.plugin.commands.render",
                "render EXR sequences through the CHANGER node (resumable, atomic, parallel)"),
+    "key": ("changer.plugin.commands.key",
+            "key a plate on its own with the node's keyer: EXR RGBA + core, edge and spill layers (resumable, atomic)"),
     "demo": ("changer.plugin.commands.demo",
              "make a studio shot, render it with the shipped weights, write EXRs, a contact sheet and a GIF"),
     "export": ("changer.plugin.commands.export",
