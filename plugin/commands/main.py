@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "make a studio shot, render it with the shipped weights, write EXRs, a contact sheet and a GIF"),
     "export": ("changer.plugin.commands.export",
                "export weights as TorchScript (Nuke Inference / libtorch) or ONNX"),
+    "ofx": ("changer.plugin.commands.ofx",
+            "build or install the node as an OpenFX plug-in bundle (C++ plug-in + Python engine process)"),
     "review": ("changer.plugin.commands.review",
                "open the matte-review panel (PySide6) on a shot: look at every matte, tune live, save shot.toml"),
 }
