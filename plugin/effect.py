@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 import torch
 
+from changer.core.device import pick_device
 from changer.core.errors import ParamError
 from changer.core.masks import Box
 from changer.core.model import ChangerNet, ChangerOutput
@@ -47,6 +48,7 @@ from changer.core.pipeline import (
     empty_mattes,
     infer,
     key_plate,
+    key_result,
     passthrough_result,
     place,
     plate_screen,
@@ -274,6 +276,20 @@ class HeadBlendEffect:
         params = self.params
         screen = run.stage("screen", (*at, params.digest_of(SCREEN_PARAMS)), lambda: plate_screen(frame, settings))
         return run.stage("plate", (*at, params.digest_of(PLATE_KEY_PARAMS)), lambda: key_plate(screen, settings))
+
+    def key_target(self, source: ClipSource, time: float,
+                   render_scale: float | tuple[float, float] = 1.0) -> FrameResult:
+        """The Target keyed on its own, as a keyer node outputs it (``changer key``), on the CPU.
+
+        The key is the comp stage's key of the plate, made by the same two steps (the Target against
+        its screen or the CleanScreen clip), so its alpha is a render's plate alpha;
+        :func:`~changer.core.pipeline.key_result` says what the RGBA and the layers hold.
+        """
+        scale = _scale(render_scale)
+        settings = self.params.frame_settings(scale)
+        frame = self.frame_inputs(source, time, scale).to(pick_device(self.params["device"]))
+        screen = plate_screen(frame, settings)
+        return _cpu(key_result(screen, key_plate(screen, settings), settings))
 
 
 def query_patch(model: ChangerNet, resolution: int, query: tuple[float, float]) -> int:

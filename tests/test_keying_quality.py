@@ -14,13 +14,13 @@ per case, side by side with a ten-line colour-difference keyer). Two sets:
 
 Bars (the issue's), with what the defaults measured when they were set (tune / held-out):
 
-* mean alpha MSE <= 2e-3 (5.0e-4 / 1.3e-3); Grad <= the ten-line keyer's (0.008 vs 0.033 /
-  0.016 vs 0.083); no plate worse than the ten-line keyer in alpha MSE (0 of 16 / 0 of 16);
+* mean alpha MSE <= 2e-3 (5.0e-4 / 9.7e-4); Grad <= the ten-line keyer's (0.008 vs 0.033 /
+  0.013 vs 0.083); no plate worse than the ten-line keyer in alpha MSE (0 of 16 / 0 of 16);
 * foreground error (true-alpha weighted, against the spill-free truth) below the raw plate's
-  (0.0145 vs 0.0161 / 0.0191 vs 0.0211);
-* wardrobe near the screen hue keeps its colour: mean Delta E76 <= 5 after despill (3.7 / 4.95);
-* no auto-core blocks in hair: on the strand cases the error inside the hair is below the ten-line
-  keyer's (2.6e-3 vs 1.2e-2 / 5.2e-3 vs 1.1e-2, fine strands).
+  (0.0139 vs 0.0161 / 0.0185 vs 0.0211);
+* wardrobe near the screen hue keeps its colour: mean Delta E76 <= 5 after despill (3.6 / 4.3);
+* no auto-core blocks in hair: in every case the error inside the hair is below the ten-line
+  keyer's (closest: grey wardrobe 1.2e-3 vs 2.5e-3 / compressed 5.3e-3 vs 7.4e-3).
 """
 
 from __future__ import annotations
@@ -79,10 +79,11 @@ def test_wardrobe_near_the_screen_hue_keeps_its_colour(hard: dict) -> None:
     assert hard["ours"].mean("solid_low", "wardrobe near the screen hue") <= 0.05  # and it is solid
 
 
-@pytest.mark.parametrize("case", ["fine strands", "dark strands, uneven screen"])
+@pytest.mark.parametrize("case", list(kq.HARD_CASES))
 def test_no_core_blocks_in_hair(hard: dict, case: str) -> None:
-    """Inside the hair (strands, gaps and flyaways) the error is below the ten-line keyer's: the auto
-    core and auto clip white add nothing there that the plain colour difference would not."""
+    """Inside the hair (strands, gaps and flyaways) the error is below the ten-line keyer's in every
+    case: the auto core and auto clip white add nothing there that the plain colour difference would
+    not, and the screen estimate is not darkened by a dark, blurred hair edge."""
     ours, ten = hard["ours"].mean("hair_mse", case), hard["ten-line"].mean("hair_mse", case)
     assert ours < ten, (ours, ten)
 

@@ -11,7 +11,13 @@ Worked out on the cell grid (:mod:`.cells`), like building a clean plate with Nu
    3 cells): a dark structure narrower than ~6 cells that the texture test missed -- strands
    blurred smooth by motion or defocus -- is lifted to the screen around it, while a shadow, a
    gradient or a wrinkle, wider than that, is kept exactly. So strands are not read as shadow on the screen;
-   their chromaticity is smoothed over the candidates and multiplied back;
+   their chromaticity is smoothed over the candidates and multiplied back. A band against the
+   subject is as wide as its own cells (the subject is not screen, so it does not widen the band):
+   a dark, smooth edge of the subject itself -- dark hair in motion blur, a dense dark fringe, whose
+   mix with the screen has the screen's chromaticity -- is lifted where it is deeper than a shadow
+   cast there (from 5 % to 40 % below the screen around it, blended), and a shallower band is kept
+   as shadow: a shadow next to the subject is partial (the fill light reaches the screen round the
+   subject), while the subject's edge darkens on down to the subject's own colour;
 3. the subject (cells the estimate keys above 0.08, grown by a cell) is taken out, and the screen
    behind it is filled from around it (push-pull) -- from as close as possible, since a shadow
    the subject casts next to itself must be in the estimate;
@@ -35,7 +41,7 @@ from .. import masks
 from .bands import band_height, bands, compute_dtype
 from .cells import CELL, pool_banded, read_rows
 from .params import KeyerParams, ScreenType
-from .pixel import screen_matte
+from .pixel import screen_matte, smoothstep
 from .screen import screen_excess
 
 log = logging.getLogger(__name__)
@@ -43,6 +49,9 @@ log = logging.getLogger(__name__)
 _MAX_ANGLE_DEG = 12.0
 _EXCESS_RANGE = (0.15, 3.0)
 _CLOSE_CELLS = 3
+# A dark band against the subject is lifted from this depth below the screen around it (a shadow's)
+# to this one (deeper than a shadow there: the subject's own semi-transparent edge).
+_SHADOW_DEPTH = (0.05, 0.4)
 # A cell is textured (strands in front of the screen) above this many times the open screen's
 # within-cell deviation, plus this floor (8-bit quantisation, smooth gradients across a cell).
 _TEXTURE_FACTOR = 3.0
@@ -71,13 +80,26 @@ class ScreenGrid:
         return torch.where(itself, plate_rows, smooth)
 
 
-def _closing(x: torch.Tensor, valid: torch.Tensor, r: int) -> torch.Tensor:
-    """Morphological closing of ``x`` over the ``valid`` cells (others ignored), at least ``x``."""
+def _closing(x: torch.Tensor, valid: torch.Tensor, r: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Morphological closing of ``x`` over the ``valid`` cells, at least ``x``, two ways: the erosion
+    over the valid cells alone (a dark band is as wide as its own cells), and over every cell the
+    dilation reached (a band against invalid cells -- the subject -- counts them in its width)."""
     big = torch.finfo(x.dtype).max
     up = masks.grow_shrink(torch.where(valid, x, -big), r)
-    seen = up > -big
-    down = -masks.grow_shrink(torch.where(seen, -up, -big), r)
-    return torch.where(valid & (down < big), torch.maximum(down, x), x)
+    out = []
+    for over in (valid, up > -big):
+        down = -masks.grow_shrink(torch.where(over, -up, -big), r)
+        out.append(torch.where(valid & (down < big), torch.maximum(down, x), x))
+    return out[0], out[1]
+
+
+def _lift(along: torch.Tensor, own: torch.Tensor, counted: torch.Tensor) -> torch.Tensor:
+    """The brightness the screen is lifted to: the closing ``own`` (bands by their own width) where a
+    band against the subject is deeper than a shadow there, ``counted`` (the subject counted in,
+    which keeps such bands) where it is as shallow as one, blended between (see the module docstring)."""
+    lo, hi = _SHADOW_DEPTH
+    depth = 1.0 - along / own.clamp_min(1e-6)
+    return torch.lerp(counted, own, smoothstep((depth - lo) / (hi - lo)))
 
 
 def screen_grid(cells: torch.Tensor, texture: torch.Tensor, plate: torch.Tensor, screen: torch.Tensor,
@@ -93,7 +115,7 @@ def screen_grid(cells: torch.Tensor, texture: torch.Tensor, plate: torch.Tensor,
     lo, hi = _EXCESS_RANGE
     cand = (along > 0) & (along >= cos_max * cells.norm(dim=1, keepdim=True)) & (ratio >= lo) & (ratio <= hi)
     cand &= ~_textured(texture, cand)
-    closed = _closing(along, cand, _CLOSE_CELLS)
+    closed = _lift(along, *_closing(along, cand, _CLOSE_CELLS))
     chroma = cells / along.clamp_min(1e-6)
     chroma = masks.push_pull(chroma, cand.to(dtype), screen / (screen * unit).sum(1, keepdim=True), level=1)
     lifted = chroma * closed

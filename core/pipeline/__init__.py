@@ -8,13 +8,14 @@ resolution, :mod:`.place`, and the artist key of the plate, :mod:`.plate`). See
 
 from .frame import FULL_FRAME_COVERAGE, FrameInputs, FrameResult, NetworkJob
 from .place import Placement, place
-from .plate import PlateKey, PlateScreen, key_plate, keyer_in_network_space, plate_screen
+from .plate import KEY_LAYERS, PlateKey, PlateScreen, key_plate, key_result, keyer_in_network_space, plate_screen
 from .settings import FrameSettings, MatteSettings
 from .stages import composite, empty_mattes, infer, passthrough_result, prepare
 from .timing import StageTimer
 
 __all__ = [
     "FULL_FRAME_COVERAGE",
+    "KEY_LAYERS",
     "FrameInputs",
     "FrameResult",
     "FrameSettings",
@@ -28,6 +29,7 @@ __all__ = [
     "empty_mattes",
     "infer",
     "key_plate",
+    "key_result",
     "keyer_in_network_space",
     "passthrough_result",
     "place",

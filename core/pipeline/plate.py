@@ -6,20 +6,26 @@ clean plate). It reads only the screen settings, which are prepare-stage params,
 key's cost. :func:`key_plate` keys the plate against that screen with every artist knob. A review
 panel keeps the first while the artist moves keyer sliders; the batch host runs both every frame.
 Either way the key is the same: :func:`changer.core.keying.key` given the screen it would have found.
+:func:`key_result` turns that key into what a keyer node outputs on its own (``changer key``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
-from ..color import ColorConfig, clamp_network, to_network
+from ..color import ColorConfig, clamp_network, from_network, to_network
 from ..keying import KeyerParams, estimate_clean_plate, estimate_screen_color, key
+from ..keying.params import key_channels
 from ..keying.screen import check_screen_color
-from .frame import FrameInputs
+from .frame import FrameInputs, FrameResult
 from .settings import FrameSettings
 from .timing import StageTimer
+
+#: The layers of a key on its own (:func:`key_result`), each one channel: where the matte is solid,
+#: where it is soft, and how much despill took out.
+KEY_LAYERS = ("core", "edge", "spill")
 
 
 def to_net(image: torch.Tensor, color: ColorConfig, clamp: bool = True) -> torch.Tensor:
@@ -94,3 +100,32 @@ def key_plate(screen: PlateScreen, settings: FrameSettings) -> PlateKey:
     for name, seconds in timer.seconds.items():
         timings[name] = timings.get(name, 0.0) + seconds
     return PlateKey(keyed.alpha, keyed.fg, keyed.screen, timings)
+
+
+def key_result(screen: PlateScreen, keyed: PlateKey, settings: FrameSettings) -> FrameResult:
+    """The plate's key as a keyer node outputs it, in the working space (what ``changer key`` writes).
+
+    RGBA is the despilled foreground premultiplied, and alpha. The layers (:data:`KEY_LAYERS`) show what
+    an alpha of 0.998 or 0.002 hides from the eye: ``core`` is 1 where alpha is 1; ``edge`` is 1 where
+    alpha lies between 0 and 1 (hair, blur, soft edges, and any noise or hole the key left); ``spill``
+    is what despill took out of the screen's channel (G, or B on blue) of the premultiplied foreground.
+    For ``spill`` the plate is keyed again against the same screen with despill off: that key has the
+    same alpha (despill is the keyer's last step) and the foreground before despill.
+    """
+    timer = StageTimer(screen.plate.device)
+    timer.merge(keyed.timings)
+    color, alpha = settings.color, keyed.alpha
+    with timer.section("color"):
+        fg = from_network(keyed.fg, color) * alpha
+    channel = key_channels(settings.keyer.screen_type)[0]
+    spill = torch.zeros_like(alpha)
+    if settings.keyer.despill > 0:
+        with timer.section("key"):
+            undespilled = key_plate(screen, replace(settings, keyer=settings.keyer.replace(despill=0.0)))
+        with timer.section("color"):
+            before = from_network(undespilled.fg, color)[:, channel:channel + 1] * alpha
+        spill = (before - fg[:, channel:channel + 1]).clamp_min(0.0)
+    layers = {"core": alpha >= 1.0, "edge": (alpha > 0.0) & (alpha < 1.0), "spill": spill}
+    return FrameResult(rgba=torch.cat([fg, alpha], dim=1)[0],
+                       layers={name: layers[name][0].to(alpha.dtype) for name in KEY_LAYERS},
+                       premultiplied=True, box=None, timings=timer.seconds)

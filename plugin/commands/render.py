@@ -28,10 +28,16 @@ def run(args: argparse.Namespace) -> int:
         for line in options.chunk_commands(list(plan.frames), args.print_chunks):
             print(line)
         return 0
+    return run_plan(plan, args.no_progress)
+
+
+def run_plan(plan: batch.BatchPlan, no_progress: bool) -> int:
+    """Write the frames ``plan`` still needs and print the summary, or say that none were left
+    (shared by ``changer render`` and ``changer key``)."""
     if not plan.todo:
-        print(f"nothing to render: all {len(plan.frames)} frame(s) of {plan.out.text} are complete "
-              "(--overwrite renders them again)")
+        print(f"nothing to {plan.label}: all {len(plan.frames)} frame(s) of {plan.out.text} are complete "
+              f"(--overwrite {plan.label}s them again)")
         return 0
-    summary = batch.render(plan, progress=False if args.no_progress else None)
+    summary = batch.render(plan, progress=False if no_progress else None)
     print(summary.text())
     return 0

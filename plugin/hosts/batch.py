@@ -1,4 +1,4 @@
-"""The batch host behind ``changer render``: EXR sequences in, EXR sequences out, nothing lost.
+"""The batch host behind ``changer render`` and ``changer key``: EXR sequences in, EXR sequences out, nothing lost.
 
 A render is planned completely before frame 1 is touched (:func:`plan_render`): params, colour
 config, output folder, output-equals-input, every clip's frames, sizes and channels, and the weights
@@ -19,6 +19,10 @@ farm chunks with disjoint ranges run side by side.
 Work runs in this process (``workers=1``) or in ``workers`` spawned processes that each load the
 model once and render whole frames; the first user error stops the render. Workers die with the
 render (SIGTERM to the render, or its death, ends them) and remove their own temp files.
+
+``changer key`` (:mod:`.plate_key`) plans its own job and shares everything after the plan: a
+:class:`BatchPlan` says how one frame is made and what its file holds, and :func:`render` does the
+rest (output checks, the resume rule, locks, atomic writes, workers, progress and the summary).
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from tqdm import tqdm
@@ -60,6 +66,7 @@ from changer.core.io import (
 )
 from changer.core.io.locks import FrameLocks
 from changer.core.io.output_file import make_output_folder, same_file
+from changer.core.pipeline import FrameResult
 from changer.core.weights import read_card
 
 from ..effect import HeadBlendEffect
@@ -68,7 +75,7 @@ from ..params import ParamValues, parse_assignments, resolve_params
 from ..shotfile import read_shot
 from ..terminate import EXIT_TERMINATED, exit_on_sigterm
 from .clips import ClipFiles, SequenceClipSource, resolve_clips
-from .options import REQUIRED_CLIPS, RenderOptions
+from .options import REQUIRED_CLIPS, OutputOptions, RenderOptions
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +92,70 @@ REPORTED_STAGES = ("read", "key", "network", "write", "other")
 
 
 @dataclass(frozen=True)
-class RenderPlan:
-    """A checked render: what to read, what to write, which frames still need rendering."""
+class BatchPlan(ABC):
+    """A checked batch job: what to read, what to write, which frames still need writing.
 
-    options: RenderOptions
+    A subclass says how one frame is made and what its file holds; :func:`render` does the rest.
+    """
+
+    options: OutputOptions
     params: ParamValues
     clips: dict[str, ClipFiles]
     frames: tuple[int, ...]
     todo: tuple[int, ...]
     out: SequencePattern
-    weights: Path
-    digest: str  #: :func:`render_digest`, stamped on every frame
+    digest: str  #: :func:`output_digest`, stamped on every frame
+
+    #: What the progress bar and messages call the job, and the stages its summary reports.
+    label: ClassVar[str] = "render"
+    stages: ClassVar[tuple[str, ...]] = REPORTED_STAGES
 
     @property
     def skipped(self) -> tuple[int, ...]:
         return tuple(f for f in self.frames if f not in set(self.todo))
+
+    @property
+    def window(self) -> Window:
+        """The frame every output file covers: the Target's display window."""
+        return self.clips["target"].meta.display_window
+
+    @abstractmethod
+    def channels(self) -> list[str]:
+        """Channel names every output frame has."""
+
+    @abstractmethod
+    def effect(self) -> HeadBlendEffect:
+        """The node instance that makes this job's frames (one per process)."""
+
+    @abstractmethod
+    def make(self, effect: HeadBlendEffect, source: SequenceClipSource, frame: int) -> FrameResult:
+        """The pixels of ``frame``."""
+
+    def attributes(self) -> dict[str, str]:
+        """EXR header attributes stamped on every output frame."""
+        return {PARAMS_ATTRIBUTE: self.digest}
+
+
+@dataclass(frozen=True)
+class RenderPlan(BatchPlan):
+    """A checked ``changer render``."""
+
+    options: RenderOptions
+    weights: Path
+
+    def channels(self) -> list[str]:
+        return expected_channels(self.params)
+
+    def effect(self) -> HeadBlendEffect:
+        effect = HeadBlendEffect("general", self.params.replace(weights=str(self.weights)))
+        effect.begin_sequence_render()
+        return effect
+
+    def make(self, effect: HeadBlendEffect, source: SequenceClipSource, frame: int) -> FrameResult:
+        return effect.render(source, frame)
+
+    def attributes(self) -> dict[str, str]:
+        return {**super().attributes(), WEIGHTS_ATTRIBUTE: self.weights.name}
 
 
 @dataclass
@@ -111,6 +167,7 @@ class RenderSummary:
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
     out: str = ""
+    reported: tuple[str, ...] = REPORTED_STAGES  #: the stages :meth:`text` names
 
     def add(self, timings: dict[str, float]) -> None:
         for name, value in timings.items():
@@ -127,15 +184,25 @@ class RenderSummary:
         line = ", ".join(parts) + f" in {self.seconds:.1f} s"
         if self.rendered:
             line += f" ({self.frames_per_minute:.1f} frames/min)"
-            stages = ", ".join(f"{n} {self.stages.get(n, 0.0):.1f} s" for n in REPORTED_STAGES)
+            stages = ", ".join(f"{n} {self.stages.get(n, 0.0):.1f} s" for n in self.reported)
             line += f"; per stage, summed over frames: {stages}"
         return line + f"\noutput: {self.out}"
 
 
-def resolve_render_params(options: RenderOptions) -> ParamValues:
-    """Defaults < ``--config`` shot file < ``--set`` < ``--ocio-config``/``--working-space``."""
+def resolve_render_params(options: OutputOptions, only: Collection[str] | None = None, why: str = "") -> ParamValues:
+    """Defaults < ``--config`` shot file < ``--set`` < ``--ocio-config``/``--working-space``.
+
+    With ``only``, the job reads only those params: the shot file's others are ignored (a shot file holds
+    a whole shot) and a ``--set`` of another is refused, naming it and saying ``why``.
+    """
     values = read_shot(options.config) if options.config else {}
-    values.update(parse_assignments(list(options.sets)))
+    sets = parse_assignments(list(options.sets))
+    if only is not None:
+        values = {name: value for name, value in values.items() if name in only}
+        stray = [name for name in sets if name not in only]
+        if stray:
+            raise ParamError(f"--set {stray[0]}: {why}")
+    values.update(sets)
     if options.ocio_config is not None:
         values["ocio_config"] = options.ocio_config
     if options.working_space is not None:
@@ -145,20 +212,42 @@ def resolve_render_params(options: RenderOptions) -> ParamValues:
 
 def shot_frames(options: RenderOptions) -> list[int]:
     """``--frames``, else the Target's first to last frame on disk (so a gap is a missing frame)."""
+    return plate_frames(options, options.target)
+
+
+def plate_frames(options: OutputOptions, plate: str) -> list[int]:
+    """``--frames``, else the ``plate`` pattern's first to last frame on disk."""
     if options.frames is not None:
         return parse_frames(options.frames)
-    target = SequencePattern.parse(options.target, allow_still=True)
+    target = SequencePattern.parse(plate, allow_still=True)
     found = [] if target.is_still else target.frames_on_disk()
     if not found:
-        raise SequenceError(f"clip Target: no frames of {options.target!r} on disk; pass --frames")
+        raise SequenceError(f"clip Target: no frames of {plate!r} on disk; pass --frames")
     return list(range(found[0], found[-1] + 1))
 
 
-def _check_out(options: RenderOptions, frames: list[int], clips: dict[str, ClipFiles]) -> SequencePattern:
-    out = SequencePattern.parse(options.out)
-    if out.suffix.lower() != ".exr":
-        raise ParamError(f"--out {options.out!r}: expected an .exr sequence pattern such as out/comp.####.exr")
-    what = f"--out {options.out!r}"
+def check_options(options: OutputOptions, clips: tuple[str, ...]) -> None:
+    """What any batch job refuses before it reads a file: a missing clip or ``--out``, a frame-range typo,
+    no workers, an unknown EXR pixel type or compression."""
+    missing = [f"--{name.replace('_', '-')}" for name in clips if getattr(options, name) is None]
+    if missing or not options.out:
+        raise ParamError(f"missing required option(s): {', '.join(missing + ([] if options.out else ['--out']))}")
+    if options.frames is not None:
+        parse_frames(options.frames)
+    if options.workers < 1:
+        raise ParamError(f"--workers {options.workers}: expected at least 1")
+    if options.compression not in EXR_COMPRESSIONS:
+        raise ParamError(f"--compression {options.compression!r}: expected one of {', '.join(EXR_COMPRESSIONS)}")
+    if options.pixel_type not in EXR_PIXEL_TYPES:
+        raise ParamError(f"--pixel-type {options.pixel_type!r}: expected one of {', '.join(EXR_PIXEL_TYPES)}")
+
+
+def check_out(text: str, frames: list[int], clips: dict[str, ClipFiles], allow_still: bool = False) -> SequencePattern:
+    """The ``--out`` pattern: EXR, names that fit, no frame an input file; its folder made and probed."""
+    out = SequencePattern.parse(text, allow_still=allow_still)
+    if out.path(frames[0]).suffix.lower() != ".exr":
+        raise ParamError(f"--out {text!r}: expected an .exr sequence pattern such as out/comp.####.exr")
+    what = f"--out {text!r}"
     check_name_fits(out.path(max(frames)), what)
     for frame in frames:
         path = out.path(frame)
@@ -197,13 +286,12 @@ def _frame_state(path: Path, frame: int, channels: list[str], window: Window, di
     return None
 
 
-def frames_to_render(out: SequencePattern, frames: list[int] | tuple[int, ...], params: ParamValues, digest: str,
+def frames_to_render(out: SequencePattern, frames: list[int] | tuple[int, ...], channels: list[str], digest: str,
                      window: Window, overwrite: bool) -> list[int]:
     """The frames of ``frames`` still to render; refuses (before any frame renders) when one on disk is not
-    this render's and ``overwrite`` is off."""
+    this render's and ``overwrite`` is off. ``channels``: those every finished frame has."""
     if overwrite:
         return list(frames)
-    channels = expected_channels(params)
     todo: list[int] = []
     foreign: dict[str, list[int]] = {}
     for frame in frames:
@@ -222,31 +310,25 @@ def frames_to_render(out: SequencePattern, frames: list[int] | tuple[int, ...], 
     return todo
 
 
-def render_digest(params: ParamValues, card: dict[str, object], options: RenderOptions) -> str:
-    """SHA-256 of everything that changes a pixel of the output (see the module docstring)."""
-    facts = {
-        "params": params.digest(),
-        "weights": {k: card[k] for k in ("architecture", "architecture_version", "config", "tensors_sha256")},
-        "exr": [options.pixel_type, options.compression],
-        "mattes": [options.target_matte_channel, options.source_matte_channel],
-        "changer": metadata.version("changer"),
-    }
+def output_digest(options: OutputOptions, **facts: object) -> str:
+    """SHA-256 of everything that changes a pixel of the output: ``facts`` (params, weights...), the EXR
+    pixel type and compression, and the CHANGER version (see the module docstring)."""
+    facts |= {"exr": [options.pixel_type, options.compression], "changer": metadata.version("changer")}
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def render_digest(params: ParamValues, card: dict[str, object], options: RenderOptions) -> str:
+    """:func:`output_digest` of a render: its params, the weights card, the matte channels."""
+    return output_digest(
+        options, params=params.digest(),
+        weights={k: card[k] for k in ("architecture", "architecture_version", "config", "tensors_sha256")},
+        mattes=[options.target_matte_channel, options.source_matte_channel],
+    )
 
 
 def plan_render(options: RenderOptions) -> RenderPlan:
     """Check everything a render needs before any frame is written (see the module docstring)."""
-    missing = [f"--{name.replace('_', '-')}" for name in REQUIRED_CLIPS if getattr(options, name) is None]
-    if missing or not options.out:
-        raise ParamError(f"missing required option(s): {', '.join(missing + ([] if options.out else ['--out']))}")
-    if options.frames is not None:
-        parse_frames(options.frames)  # a range typo is refused before anything is read
-    if options.workers < 1:
-        raise ParamError(f"--workers {options.workers}: expected at least 1")
-    if options.compression not in EXR_COMPRESSIONS:
-        raise ParamError(f"--compression {options.compression!r}: expected one of {', '.join(EXR_COMPRESSIONS)}")
-    if options.pixel_type not in EXR_PIXEL_TYPES:
-        raise ParamError(f"--pixel-type {options.pixel_type!r}: expected one of {', '.join(EXR_PIXEL_TYPES)}")
+    check_options(options, REQUIRED_CLIPS)
     params = resolve_render_params(options)
     params.color_config()
     frames = shot_frames(options)
@@ -254,11 +336,12 @@ def plan_render(options: RenderOptions) -> RenderPlan:
                 ("target", "source", "target_matte", "source_matte", "background", "clean_screen")}
     channels = {"target_matte": options.target_matte_channel, "source_matte": options.source_matte_channel}
     clips = resolve_clips(patterns, frames, channels)
-    out = _check_out(options, frames, clips)
+    out = check_out(options.out, frames, clips)
     loaded = MODELS.get(params["weights"], params["device"])  # refuses missing, truncated or foreign weights now
     digest = render_digest(params, read_card(loaded.path), options)
-    todo = frames_to_render(out, frames, params, digest, clips["target"].meta.display_window, options.overwrite)
-    return RenderPlan(options, params, clips, tuple(frames), tuple(todo), out, loaded.path, digest)
+    todo = frames_to_render(out, frames, expected_channels(params), digest, clips["target"].meta.display_window,
+                            options.overwrite)
+    return RenderPlan(options, params, clips, tuple(frames), tuple(todo), out, digest, loaded.path)
 
 
 def _stage_timings(pipeline: dict[str, float], read: float, write: float, total: float) -> dict[str, float]:
@@ -268,12 +351,11 @@ def _stage_timings(pipeline: dict[str, float], read: float, write: float, total:
 
 
 class FrameRenderer:
-    """Renders and writes single frames of a plan; one per process, holding the effect and its model."""
+    """Renders and writes single frames of a plan; one per process, holding the effect (and its model)."""
 
-    def __init__(self, plan: RenderPlan) -> None:
+    def __init__(self, plan: BatchPlan) -> None:
         self.plan = plan
-        self.effect = HeadBlendEffect("general", plan.params.replace(weights=str(plan.weights)))
-        self.effect.begin_sequence_render()
+        self.effect = plan.effect()
         self.device = pick_device(plan.params["device"])
         self.stills: dict[str, tuple[torch.Tensor, ImageMeta]] = {}
 
@@ -283,12 +365,11 @@ class FrameRenderer:
         source = SequenceClipSource(self.plan.clips, self.stills)
         try:
             with one_cpu_thread(self.device):
-                result = self.effect.render(source, frame)
+                result = self.plan.make(self.effect, source, frame)
         except ChangerError as exc:
             raise type(exc)(f"frame {frame}: {exc}") from None
         meta = replace(source.target_meta, channel_names=list(BASE_CHANNELS))
-        meta.attributes = {**meta.attributes, PARAMS_ATTRIBUTE: self.plan.digest,
-                           WEIGHTS_ATTRIBUTE: self.plan.weights.name}
+        meta.attributes = {**meta.attributes, **self.plan.attributes()}
         if result.box is not None:
             meta.attributes[CROP_ATTRIBUTE] = " ".join(str(v) for v in result.box)
         written = time.perf_counter()
@@ -312,7 +393,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(EXIT_TERMINATED)
 
 
-def _init_worker(plan: RenderPlan, parent: int) -> None:
+def _init_worker(plan: BatchPlan, parent: int) -> None:
     """Load the model once per worker; a failure is reported with the first frame (a raising
     initializer would make the pool respawn workers forever)."""
     global _WORKER, _WORKER_ERROR
@@ -347,7 +428,7 @@ def _raise(error: tuple[str, str]) -> None:
     raise RuntimeError(f"a render worker failed:\n{message}")
 
 
-def _render_parallel(plan: RenderPlan, todo: list[int], workers: int) -> Iterator[tuple[int, dict[str, float]]]:
+def _render_parallel(plan: BatchPlan, todo: list[int], workers: int) -> Iterator[tuple[int, dict[str, float]]]:
     context = multiprocessing.get_context("spawn")
     pool = context.Pool(workers, initializer=_init_worker, initargs=(plan, os.getpid()))
     pids = frozenset(p.pid for p in multiprocessing.active_children() if p.pid is not None)
@@ -363,24 +444,24 @@ def _render_parallel(plan: RenderPlan, todo: list[int], workers: int) -> Iterato
         remove_stale_temp_files(plan.out.folder, plan.out.prefix, min_age_s=0.0, pids=pids)
 
 
-def _render_serial(plan: RenderPlan, todo: list[int]) -> Iterator[tuple[int, dict[str, float]]]:
+def _render_serial(plan: BatchPlan, todo: list[int]) -> Iterator[tuple[int, dict[str, float]]]:
     renderer = FrameRenderer(plan)
     for frame in todo:
         yield frame, renderer(frame)
 
 
-def render(plan: RenderPlan, progress: bool | None = None) -> RenderSummary:
+def render(plan: BatchPlan, progress: bool | None = None) -> RenderSummary:
     """Lock the plan's frames, render those still needed, with a progress bar (ETA) when ``progress`` allows."""
     remove_stale_temp_files(plan.out.folder, plan.out.prefix)
     with FrameLocks((plan.out.path(f) for f in plan.frames), plan.out.folder / f".{plan.out.prefix}lock-breaker"):
         # Under the locks, look again: another render may have finished some frames since the plan was made.
-        window = plan.clips["target"].meta.display_window
-        todo = frames_to_render(plan.out, plan.todo, plan.params, plan.digest, window, plan.options.overwrite)
-        summary = RenderSummary(skipped=[f for f in plan.frames if f not in set(todo)], out=plan.out.text)
+        todo = frames_to_render(plan.out, plan.todo, plan.channels(), plan.digest, plan.window, plan.options.overwrite)
+        summary = RenderSummary(skipped=[f for f in plan.frames if f not in set(todo)], out=plan.out.text,
+                                reported=plan.stages)
         workers = min(plan.options.workers, max(len(todo), 1))
         start = time.perf_counter()
         frames = _render_serial(plan, todo) if workers == 1 else _render_parallel(plan, todo, workers)
-        bar = tqdm(total=len(todo), unit="frame", desc="render", disable=None if progress is None else not progress)
+        bar = tqdm(total=len(todo), unit="frame", desc=plan.label, disable=None if progress is None else not progress)
         try:
             for frame, timings in frames:
                 summary.rendered.append(frame)

@@ -1,7 +1,9 @@
-"""A render's options as data, parsed from and written back to a ``changer render`` command line.
+"""The batch commands' options as data, parsed from (and for a render written back to) a command line.
 
-The batch CLI parses into :class:`RenderOptions`; the farm-chunk printer and the Nuke adapter write
+``changer render`` parses into :class:`RenderOptions`; the farm-chunk printer and the Nuke adapter write
 command lines from it with :meth:`RenderOptions.to_argv`, so the three never disagree about a flag.
+``changer key`` parses into :class:`KeyOptions`. Both share :class:`OutputOptions` and its flags
+(:func:`add_output_arguments`), so the output, frame, param and EXR flags mean one thing everywhere.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import shlex
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TypeVar
 
 from changer.core.io import EXR_COMPRESSIONS, EXR_PIXEL_TYPES, chunk_frames, format_frames
 
@@ -23,21 +26,15 @@ CLIP_OPTIONS = {
     "clean_screen": ("clean_screen", "optional clean screen plate sequence (or a still)"),
 }
 REQUIRED_CLIPS = ("target", "source", "target_matte", "source_matte")
+CLIPS_GROUP = "clips (sequence patterns: name.####.exr, name.%04d.exr, name.@@@@.exr)"
+_Options = TypeVar("_Options", bound="OutputOptions")
 
 
-@dataclass(frozen=True)
-class RenderOptions:
-    """Everything ``changer render`` is told, as typed data."""
+@dataclass(frozen=True, kw_only=True)
+class OutputOptions:
+    """What every batch command is told besides its clips: output, frames, params, EXR settings, workers."""
 
-    target: str
-    source: str
-    target_matte: str
-    source_matte: str
-    out: str | None
-    background: str | None = None
-    clean_screen: str | None = None
-    target_matte_channel: str = "auto"
-    source_matte_channel: str = "auto"
+    out: str | None = None
     frames: str | None = None
     sets: tuple[str, ...] = ()
     config: str | None = None
@@ -49,11 +46,25 @@ class RenderOptions:
     overwrite: bool = False
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RenderOptions:
+    def from_args(cls: type[_Options], args: argparse.Namespace) -> _Options:
         values = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
         values["sets"] = tuple(values.get("sets") or ())
         values["out"] = None if values.get("out") is None else str(values["out"])
         return cls(**values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderOptions(OutputOptions):
+    """Everything ``changer render`` is told, as typed data."""
+
+    target: str
+    source: str
+    target_matte: str
+    source_matte: str
+    background: str | None = None
+    clean_screen: str | None = None
+    target_matte_channel: str = "auto"
+    source_matte_channel: str = "auto"
 
     def to_argv(self, program: str = "changer") -> list[str]:
         """The command line that reproduces these options (``changer render ...``)."""
@@ -88,22 +99,37 @@ class RenderOptions:
                 for chunk in chunk_frames(frames, size)]
 
 
+@dataclass(frozen=True, kw_only=True)
+class KeyOptions(OutputOptions):
+    """Everything ``changer key`` is told, as typed data."""
+
+    plate: str | None = None
+    clean_screen: str | None = None
+
+
 def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``changer render`` (also what :meth:`RenderOptions.to_argv` writes)."""
-    clips = parser.add_argument_group("clips (sequence patterns: name.####.exr, name.%04d.exr, name.@@@@.exr)")
+    clips = parser.add_argument_group(CLIPS_GROUP)
     for name, (_, help_text) in CLIP_OPTIONS.items():
         clips.add_argument(f"--{name.replace('_', '-')}", dest=name, metavar="PATTERN", help=help_text)
     clips.add_argument("--target-matte-channel", default="auto", metavar="NAME",
                        help="channel of the target matte files (default auto: the only channel, else A)")
     clips.add_argument("--source-matte-channel", default="auto", metavar="NAME",
                        help="channel of the source matte files (default auto: the only channel, else A)")
-    parser.add_argument("--out", type=Path, metavar="PATTERN", help="output EXR sequence, e.g. out/comp.####.exr")
+    add_output_arguments(parser, "out/comp.####.exr", "tau=0.4")
+    parser.add_argument("--print-chunks", type=int, metavar="N",
+                        help="print one command line per chunk of N frames (for a farm manager) and exit")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, out_example: str, set_example: str) -> None:
+    """The flags of :class:`OutputOptions`, shared by ``changer render`` and ``changer key``."""
+    parser.add_argument("--out", type=Path, metavar="PATTERN", help=f"output EXR sequence, e.g. {out_example}")
     parser.add_argument("--frames", metavar="RANGE",
-                        help="frames to render: 1001-1100, 1001-1100x2, 1001,1005 "
-                             "(default: the Target's frames on disk)")
+                        help="frames to write: 1001-1100, 1001-1100x2, 1001,1005 "
+                             "(default: the plate's frames on disk)")
     params = parser.add_argument_group("params (see `changer params`)")
     params.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
-                        help="set a param, e.g. --set tau=0.4 (repeatable; wins over --config)")
+                        help=f"set a param, e.g. --set {set_example} (repeatable; wins over --config)")
     params.add_argument("--config", metavar="SHOT.toml", help="shot settings: a TOML file with param names as keys")
     params.add_argument("--ocio-config", metavar="CFG", help="OCIO config path or ocio:// URI (the ocio_config param)")
     params.add_argument("--working-space", metavar="NAME",
@@ -116,5 +142,3 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--workers", type=int, default=1,
                         help="frames rendered in parallel processes, each on one CPU thread "
                              "(default 1; use the core count for throughput)")
-    parser.add_argument("--print-chunks", type=int, metavar="N",
-                        help="print one command line per chunk of N frames (for a farm manager) and exit")
