@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from changer.core.io import write_image
 from changer.training.studio.generate import shot_poses
 from changer.training.studio.params import Identity, Studio, sample_identity, sample_studio
 from changer.training.studio.renderer import MAX_SIZE, MIN_SIZE, render
+from changer.training.studio.sample import Sample
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +80,31 @@ def background_plate(width: int, height: int, seed: int) -> torch.Tensor:
     return sky.clamp(0.0, 1.0)
 
 
-def make_demo_shot(folder: Path, frames: int, size: tuple[int, int], seed: int = 7,
-                   color: ColorConfig | None = None, first: int = 1) -> DemoShot:
-    """Render and write the demo shot into ``folder``; returns its patterns."""
-    folder.mkdir(parents=True, exist_ok=True)
+def demo_samples(seed: int, frames: int, size: tuple[int, int], first: int = 1) -> Iterator[tuple[int, Sample, Sample]]:
+    """(frame number, target, source) of the demo shot ``seed``: the double and the actor, with their truth."""
     rng = np.random.default_rng(seed)
     source_id, target_id = _identities(rng)
     target_studio, source_studio = _studio(rng), _studio(rng)
     poses = shot_poses(seed, frames)
+    log.info("demo: source %s/%s, target %s/%s", source_id.hair_style, source_id.head_shape,
+             target_id.hair_style, target_id.head_shape)
+    for index in range(frames):
+        noise = int(rng.integers(0, 2**62))
+        yield (first + index, render(target_id, poses[index], target_studio, size, noise_seed=noise),
+               render(source_id, poses[index], source_studio, size, noise_seed=noise + 1))
+
+
+def make_demo_shot(folder: Path, frames: int, size: tuple[int, int], seed: int = 7,
+                   color: ColorConfig | None = None, first: int = 1) -> DemoShot:
+    """Render and write the demo shot into ``folder``; returns its patterns."""
+    folder.mkdir(parents=True, exist_ok=True)
     width, height = size
     shot = DemoShot(*(str(folder / f"{stem}.####.exr") for stem in
                       ("target", "source", "target_matte", "source_matte")), str(folder / "background.exr"),
                     (first, first + frames - 1))
     write_image(folder / "background.exr", from_network(background_plate(width, height, seed), color))
-    log.info("demo: source %s/%s, target %s/%s", source_id.hair_style, source_id.head_shape,
-             target_id.hair_style, target_id.head_shape)
-    for index in tqdm(range(frames), unit="frame", desc="studio", disable=None):
-        number = first + index
-        noise = int(rng.integers(0, 2**62))
-        target = render(target_id, poses[index], target_studio, size, noise_seed=noise)
-        source = render(source_id, poses[index], source_studio, size, noise_seed=noise + 1)
+    samples = demo_samples(seed, frames, size, first)
+    for number, target, source in tqdm(samples, total=frames, unit="frame", desc="studio", disable=None):
         for pattern, image in ((shot.target, from_network(target.plate, color)),
                                (shot.source, from_network(source.plate, color)),
                                (shot.target_matte, target.mask("head", soft=True)),
