@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from changer.core.color import to_network
+from changer.core.pipeline.crop import inside
 from changer.plugin.commands.previews import contact_sheet, display, panel
 from changer.plugin.hosts.options import RenderOptions
 from changer.training.colour_metrics import delta_e76, srgb_to_lab
@@ -90,13 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     ys = [LAYER_BY_NAME["Y"].extract(r) for r in rendered]
     groups = [LAYER_BY_NAME["fpat_groups"].extract(r) for r in rendered]
     box = rendered[0].job.box
+    part, _ = inside(box, tuple(ys[0].shape[-2:]))
+    crop = (slice(None), slice(part.y0, part.y1), slice(part.x0, part.x1))
     print("\n| τ | patches in the body group | mean abs(Y − Y at τ=0.5) in the crop |\n|---:|---:|---:|")
     middle = ys[TAUS.index(0.5)]
     for tau, y, g, r in zip(TAUS, ys, groups, rendered, strict=True):
         rows, cols = r.output.attention.shape[-2:]
-        share = float(g[:, box.y0:box.y1, box.x0:box.x1].mean())
-        diff = float((y - middle)[:, box.y0:box.y1, box.x0:box.x1].abs().mean())
-        print(f"| {tau:g} | {share:.1%} of {rows * cols} | {diff:.4f} |")
+        share = float(g[crop].mean())
+        diff = float((y - middle)[crop].abs().mean())
+        print(f"| {tau:g} | {share:.1%} of the {rows}x{cols} patches | {diff:.4f} |")
     shown = [display(y, color) for y in ys]
     overlay = [s * (g * TINT + (1.0 - g) * DIM) for s, g in zip(shown, groups, strict=True)]
     path = contact_sheet([[panel(s, box, PANEL) for s in shown], [panel(o, box, PANEL) for o in overlay]], args.out)
