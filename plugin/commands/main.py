@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "render EXR sequences through the CHANGER node (resumable, atomic, parallel)"),
     "key": ("changer.plugin.commands.key",
             "key a plate on its own with the node's keyer: EXR RGBA + core, edge and spill layers (resumable, atomic)"),
+    "mattes": ("changer.plugin.commands.mattes",
+               "write automatic head-matte sequences from a plate alone (EXR A + landmarks; needs the auto extra)"),
     "demo": ("changer.plugin.commands.demo",
              "make a studio shot, render it with the shipped weights, write EXRs, a contact sheet and a GIF"),
     "export": ("changer.plugin.commands.export",
