@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from changer.core.errors import ChangerError
+from changer.core.errors import MissingExtraError
 from changer.core.io import Window, chunk_frames, format_frames
 from changer.core.io.output_file import write_output_file
 
@@ -135,7 +135,7 @@ def engine_job_files(engine: str) -> Callable[[FarmJob], dict[str, str]]:
     try:
         module = importlib.import_module(ENGINE_MODULES[engine])
     except ModuleNotFoundError as exc:
-        raise ChangerError(f"--engine {engine} needs the farm extra ({exc.name} is not installed): "
+        raise MissingExtraError(f"--engine {engine} needs the farm extra ({exc.name} is not installed): "
                            f"{FARM_EXTRA}") from None
     return module.job_files
 
