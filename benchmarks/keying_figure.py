@@ -2,13 +2,14 @@
 colour-difference keyer; after: this keyer, defaults) and on real frames (no truth).
 
     python benchmarks/keying_figure.py [--split held_out] [--out docs/keying_quality.png]
-        [--real /work/shared/data/real-greenscreen] [--real-out docs/keying_real.png]
+        [--real /work/shared/data/real-greenscreen] [--real-out keying_real.png]
 
 Hard cases: one 512x512 plate per case of ``--split`` (seed = the case's index mod 2, so green and
 blue screens alternate; nothing picked by eye), cropped around the head and shoulders. Columns:
 plate, ten-line alpha, our alpha, our comp (despilled foreground over a grey checker), true alpha.
 Real frames: the frames in :data:`REAL_CROPS` that ``--real`` holds, cropped; columns plate, alpha,
-comp. Both are written as small PNGs (a figure a README can carry).
+comp. Both are written as small PNGs. The real frames' licence forbids shipping them, so their
+figure goes to the current folder for looking at, never into ``docs/``.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="held_out", choices=["tune", "held_out"])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "keying_quality.png")
     ap.add_argument("--real", type=Path, default=Path("/work/shared/data/real-greenscreen"))
-    ap.add_argument("--real-out", type=Path, default=ROOT / "docs" / "keying_real.png")
+    ap.add_argument("--real-out", type=Path, default=Path("keying_real.png"),
+                    help="where the real-frame figure goes (not docs/: the frames may not be shipped)")
     args = ap.parse_args(argv)
     path = write_image(args.out, hard_figure(args.split))
     print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} KB)")
