@@ -7,7 +7,7 @@ bundled models only); without it every entry point raises one line naming the ex
 what it measures: ``docs/mattes.md``.
 """
 
-from .face_models import EXTRA_INSTALL, filtered_stderr, mediapipe_version
+from .face_models import EXTRA_INSTALL, mediapipe_version
 from .landmarks import FACE_OVAL, FaceLandmarks
 from .matte import HeadMatteResult, HeadMatteSettings, head_matte
 from .smoothing import OneEuroFilter, OneEuroSettings
@@ -22,7 +22,6 @@ __all__ = [
     "HeadTracker",
     "OneEuroFilter",
     "OneEuroSettings",
-    "filtered_stderr",
     "head_matte",
     "mediapipe_version",
 ]

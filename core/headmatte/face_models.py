@@ -8,10 +8,10 @@ whole frames) and the face mesh (``face_landmark.tflite`` with its own short-ran
 crop around the face). Pose and the newer ``tasks`` API are not used: their models are fetched from
 the internet on first use.
 
-TFLite and absl write start-up chatter to file descriptor 2 from C++, some of it from graph threads
-after a call has returned. It is silenced while the models are built and run (:func:`quiet_stderr`),
-and a command wraps its whole job in :func:`filtered_stderr`, which drops those lines and forwards
-everything else, so that its one-line errors and progress bar stay readable.
+TFLite and absl write start-up chatter to file descriptor 2 from C++, some of it from the graphs' own
+threads after their constructor returns. It is silenced while the models are built, warmed up (one
+run each, so every calculator has opened) and run (:func:`quiet_stderr`), so that a command's one-line
+errors stay one line.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import re
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,55 +84,6 @@ def quiet_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-#: Lines of mediapipe's C++ start-up chatter (absl/glog-formatted warnings, TFLite's delegate notice).
-CHATTER = re.compile(rb"^(?:[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\]|WARNING: All log messages before absl"
-                     rb"|INFO: Created TensorFlow Lite)")
-_CHATTER_START = re.compile(rb"^(?:[IWEF]\d{4} |[IWEF]\d{0,4}$|WARNING: All|INFO: Created)")
-_CHATTER_PREFIXES = (b"WARNING: All", b"INFO: Created")
-
-
-def _forward(pending: bytes, out: int) -> bytes:
-    """Write the complete lines of ``pending`` that are not chatter to ``out``; return what is still undecided."""
-    *lines, rest = re.split(rb"(?<=[\r\n])", pending)
-    for line in lines:
-        if not CHATTER.match(line):
-            os.write(out, line)
-    if rest and not (_CHATTER_START.match(rest) or any(p.startswith(rest) for p in _CHATTER_PREFIXES)):
-        os.write(out, rest)  # a progress bar's line in the making: show it now
-        return b""
-    return rest
-
-
-@contextmanager
-def filtered_stderr() -> Iterator[None]:
-    """File descriptor 2 through a pipe for the duration: :data:`CHATTER` lines are dropped, everything else
-    (Python's own stderr, progress bars, errors) is forwarded; all of it is out when the block ends."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    read_end, write_end = os.pipe()
-    os.dup2(write_end, 2)
-    os.close(write_end)
-
-    def pump() -> None:
-        pending = b""
-        while chunk := os.read(read_end, 65536):
-            pending = _forward(pending + chunk, saved)
-        if pending and not CHATTER.match(pending):
-            os.write(saved, pending)
-        os.close(read_end)
-
-    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        _LIBC.fflush(None)
-        os.dup2(saved, 2)  # the pipe's last write end closes: the pump sees the end and stops
-        thread.join(timeout=10.0)
-        os.close(saved)
-
-
 @dataclass
 class FaceModels:
     """The face detector (whole frame) and the face mesh (crop around one face), built once per process."""
@@ -180,6 +129,11 @@ def face_models(min_confidence: float = 0.5) -> FaceModels:
         detector = solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
         mesh = solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
                                             min_detection_confidence=min_confidence)
+        # The graphs open their calculators (and log) on their own threads after construction returns; one
+        # run each waits for that, so none of it lands outside this block.
+        blank = np.zeros((64, 64, 3), dtype=np.uint8)
+        detector.process(blank)
+        mesh.process(blank)
     return FaceModels(detector, mesh)
 
 

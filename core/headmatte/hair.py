@@ -35,6 +35,8 @@ MIN_SAMPLES = 64
 MIN_SEPARATION = 5.0
 #: The neck's colour is sampled under the chin, this many face heights down and to each side of it.
 NECK_BAND = 0.2
+#: Hair grows from hair within this many face heights above the neck line.
+SEED_BAND = 0.25
 #: Hair is decided on cells of about this fraction of the face height.
 CELL_FRACTION = 1 / 80
 _REGULARISE = 1e-4
@@ -94,6 +96,43 @@ def _cells(x: torch.Tensor, cell: int) -> torch.Tensor:
     return F.avg_pool2d(x[None], cell, ceil_mode=True)[0]
 
 
+def hair_models(fg: torch.Tensor, alpha: torch.Tensor, maps: HeadMaps,
+                layout: HeadLayout) -> tuple[ColourModel, ColourModel] | None:
+    """(skin, hair) colour models from above the neck line; None when there is no hair to grow (too few
+    samples, or a "hair" model as close to skin as a bald head's scalp and ears)."""
+    solid = alpha[0] >= SOLID
+    radius2 = ellipse_radius2(maps, layout)[0]
+    skin = colour_model(fg[:, solid & (radius2 < 0.6 ** 2)])
+    if skin is None:
+        return None
+    above = (maps.above[0] > 0.5) & (maps.region[0] > 0.5)
+    top_rgb = fg[:, solid & above & (radius2 > 1.1 ** 2)]
+    first = colour_model(top_rgb)  # hair, ears and the odd bit of forehead: then drop what is closer to skin
+    hair = None if first is None else colour_model(top_rgb[:, first.distance2(top_rgb) < skin.distance2(top_rgb)])
+    if hair is None or _separation(hair, skin) < MIN_SEPARATION:
+        log.debug("no hair above the neck line to model (a bald or covered head): nothing grown below it")
+        return None
+    return skin, hair
+
+
+def _near_line(maps: HeadMaps, layout: HeadLayout) -> torch.Tensor:
+    return maps.v > maps.neck - SEED_BAND * layout.frame.height
+
+
+def hair_at_line(fg: torch.Tensor, alpha: torch.Tensor, maps: HeadMaps, layout: HeadLayout) -> bool:
+    """Whether hair reaches the neck line (so there may be some below it to grow): hair-coloured solid pixels
+    outside the face within :data:`SEED_BAND` face heights above the line."""
+    models = hair_models(fg, alpha, maps, layout)
+    if models is None:
+        return False
+    skin, hair = models
+    band = (alpha[0] >= SOLID) & (maps.above[0] > 0.5) & _near_line(maps, layout)[0]
+    band &= ellipse_radius2(maps, layout)[0] > 1.0
+    rgb = fg[:, band]
+    d_hair = hair.distance2(rgb)
+    return int(((d_hair < HAIR_DISTANCE ** 2) & (d_hair < skin.distance2(rgb))).sum()) >= MIN_SAMPLES
+
+
 def grow_hair(fg: torch.Tensor, alpha: torch.Tensor, maps: HeadMaps, layout: HeadLayout) -> torch.Tensor:
     """(1,h,w) weight of the hair below the neck line (0 elsewhere and where no hair model could be built).
 
@@ -103,25 +142,17 @@ def grow_hair(fg: torch.Tensor, alpha: torch.Tensor, maps: HeadMaps, layout: Hea
     matte takes its detail from the key.
     """
     zero = torch.zeros_like(alpha)
+    models = hair_models(fg, alpha, maps, layout)
+    if models is None:
+        return zero
+    skin, hair = models
     solid = alpha[0] >= SOLID
-    radius2 = ellipse_radius2(maps, layout)[0]
-    skin = colour_model(fg[:, solid & (radius2 < 0.6 ** 2)])
-    if skin is None:
-        return zero
     limit = HAIR_DISTANCE ** 2
-    above = (maps.above[0] > 0.5) & (maps.region[0] > 0.5)
-    top_rgb = fg[:, solid & above & (radius2 > 1.1 ** 2)]
-    first = colour_model(top_rgb)  # hair, ears and the odd bit of forehead: then drop what is closer to skin
-    hair = None if first is None else colour_model(top_rgb[:, first.distance2(top_rgb) < skin.distance2(top_rgb)])
-    if hair is None or _separation(hair, skin) < MIN_SEPARATION:
-        log.debug("no hair above the neck line to model (a bald or covered head): nothing grown below it")
-        return zero
     cell = max(1, round(layout.frame.height * CELL_FRACTION))
     weight = _cells(solid[None].to(fg.dtype), cell)
     colour = (_cells(fg * solid, cell) / weight.clamp_min(1e-6)).flatten(1)
     d_hair, d_skin = hair.distance2(colour), skin.distance2(colour)
     is_hair = (weight.flatten() >= 0.25) & (d_hair < limit) & (d_hair < d_skin)
-    cell_v, cell_neck = _cells(maps.v, cell).flatten(), _cells(maps.neck, cell).flatten()
     cell_above, cell_inside = _cells(maps.above, cell).flatten(), _cells(maps.region, cell).flatten() > 0.5
     below = (cell_above < 0.5) & cell_inside & (weight.flatten() > 0)
     cloth = colour_model(colour[:, below & (weight.flatten() > 0.9) & (d_hair > limit) & (d_skin > limit)])
@@ -133,7 +164,8 @@ def grow_hair(fg: torch.Tensor, alpha: torch.Tensor, maps: HeadMaps, layout: Hea
     if neck is not None:
         is_hair &= d_hair < neck.distance2(colour)
     grid = weight.shape[-2:]
-    seeds = (is_hair & (cell_above > 0.5) & cell_inside & (cell_v > cell_neck - 0.25 * layout.frame.height))
+    near = _cells(_near_line(maps, layout).to(fg.dtype), cell).flatten() > 0.5
+    seeds = is_hair & (cell_above > 0.5) & cell_inside & near
     candidate = is_hair & below
     if not bool(seeds.any()) or not bool(candidate.any()):
         return zero

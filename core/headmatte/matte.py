@@ -7,7 +7,8 @@ below the jaw excluded. It is built from the plate alone:
    :mod:`.tracker`);
 2. lay out the head in the face's own frame: the neck line under the jaw, moved by the neck-line
    offset, and the head region around the oval (:mod:`.geometry`);
-3. key the region (the keyer's alpha is the person, hair strands and all, on a green or blue screen);
+3. key the region down to the neck line (the keyer's alpha is the person, hair strands and all, on a
+   green or blue screen); when hair reaches the line, key it again down to the hair's reach;
 4. keep the key above the neck line and inside the region, and grow long hair back below it
    (:mod:`.hair`);
 5. optionally threshold, grow/shrink and feather it as a hand-made matte is
@@ -31,8 +32,8 @@ from ..masks import Box, crop
 from ..pipeline.mattes import shape_matte
 from ..pipeline.settings import MatteSettings
 from .face_models import face_models
-from .geometry import head_layout, head_maps
-from .hair import grow_hair
+from .geometry import HeadLayout, head_layout, head_maps
+from .hair import grow_hair, hair_at_line
 from .landmarks import FaceLandmarks, find_face
 from .tracker import HeadTracker
 
@@ -68,6 +69,22 @@ class HeadMatteResult:
     diagnostics: dict[str, float] = field(default_factory=dict)  #: seconds per step, face height, hair pixels
 
 
+def _keyed_region(plate: torch.Tensor, alpha: torch.Tensor | None, face: FaceLandmarks, settings: HeadMatteSettings,
+                  reach: float) -> tuple[HeadLayout, Box, torch.Tensor, torch.Tensor]:
+    """The head's layout reaching ``reach`` face heights below the neck line, its window, and the window's
+    alpha and foreground colour (keyed with ``settings.keyer`` unless ``alpha`` is given)."""
+    layout = head_layout(face, settings.neck_offset, settings.head_margin, reach)
+    height, width = plate.shape[-2:]
+    box = layout.window(width, height)
+    if box is None:
+        raise HeadMatteError("the head region lies outside the frame; roto this frame's head matte by hand")
+    window = crop(plate[None], box)
+    if alpha is None:
+        keyed = key(window, settings.keyer)
+        return layout, box, keyed.alpha[0], keyed.fg[0]
+    return layout, box, crop(alpha.detach().float().cpu()[None], box)[0], window[0]
+
+
 def head_matte(plate: torch.Tensor, settings: HeadMatteSettings | None = None, *, alpha: torch.Tensor | None = None,
                tracker: HeadTracker | None = None, frame: float = 0.0) -> HeadMatteResult:
     """The head matte of ``plate`` (3,H,W), display-referred (the network space: sRGB-encoded, about [0,1]).
@@ -87,24 +104,16 @@ def head_matte(plate: torch.Tensor, settings: HeadMatteSettings | None = None, *
     fitted = find_face(face_models(), plate, None if tracker is None else tracker.previous)
     face = fitted if tracker is None else tracker.follow(fitted, frame)
     times["landmarks"] = time.perf_counter()
-    reach = settings.hair_reach if settings.hair_below_jaw else 0.0
-    layout = head_layout(face, settings.neck_offset, settings.head_margin, reach)
-    box = layout.window(width, height)
-    if box is None:
-        raise HeadMatteError("the head region lies outside the frame; roto this frame's head matte by hand")
-    window = crop(plate[None], box)
-    if alpha is None:
-        keyed = key(window, settings.keyer)
-        a, fg = keyed.alpha[0], keyed.fg[0]
-    else:
-        a, fg = crop(alpha.detach().float().cpu()[None], box)[0], window[0]
-    times["key"] = time.perf_counter()
+    layout, box, a, fg = _keyed_region(plate, alpha, face, settings, 0.0)
     maps = head_maps(layout, box)
+    grow = settings.hair_below_jaw and settings.hair_reach > 0 and hair_at_line(fg, a, maps, layout)
+    if grow:  # hair reaches the line: key again, down to the hair's reach
+        layout, box, a, fg = _keyed_region(plate, alpha, face, settings, settings.hair_reach)
+        maps = head_maps(layout, box)
+    times["key"] = time.perf_counter()
     keep = maps.above * maps.region
-    hair = torch.zeros_like(keep)
-    if settings.hair_below_jaw:
-        hair = grow_hair(fg, a, maps, layout) * maps.region
-        keep = torch.maximum(keep, hair)
+    hair = grow_hair(fg, a, maps, layout) * maps.region if grow else torch.zeros_like(keep)
+    keep = torch.maximum(keep, hair)
     matte = torch.zeros(1, height, width)
     crop(matte[None], box).copy_((a * keep)[None])
     if settings.shape is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from changer.core.headmatte import filtered_stderr
 from changer.plugin.hosts.auto_mattes import ROLES, MatteOptions, plan_mattes, write_mattes
 from changer.plugin.hosts.options import add_output_arguments
 
@@ -31,12 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = MatteOptions.from_args(args)
-    with filtered_stderr():  # mediapipe's C++ start-up chatter would bury the progress bar and errors
-        plan = plan_mattes(options)
-        if not plan.todo:
-            print(f"nothing to write: all {len(plan.frames)} frame(s) of {plan.out.text} are complete "
-                  "(--overwrite writes them again)")
-            return 0
-        summary = write_mattes(plan, progress=False if args.no_progress else None)
-    print(summary)
+    plan = plan_mattes(options)
+    if not plan.todo:
+        print(f"nothing to write: all {len(plan.frames)} frame(s) of {plan.out.text} are complete "
+              "(--overwrite writes them again)")
+        return 0
+    print(write_mattes(plan, progress=False if args.no_progress else None))
     return 0
