@@ -91,6 +91,29 @@ def fit_similarity(source_matte: torch.Tensor, target_matte: torch.Tensor) -> Si
     return Similarity(scale, angle, dst.cx - (c * src.cx - s * src.cy), dst.cy - (s * src.cx + c * src.cy))
 
 
+def fit_points(source: torch.Tensor, target: torch.Tensor) -> Similarity:
+    """The least-squares similarity (Umeyama) taking the (N,2) ``source`` points onto the ``target`` points.
+
+    Landmarks pin the face itself, so unlike :func:`fit_similarity` the fit does not follow hair or a hat.
+    """
+    src, dst = source.to(torch.float64), target.to(torch.float64)
+    if src.shape != dst.shape or src.dim() != 2 or src.shape[-1] != 2 or src.shape[0] < 2:
+        raise ParamError(f"cannot fit an alignment to {tuple(src.shape)} and {tuple(dst.shape)} points: "
+                         "expected two (N,2) sets, N >= 2")
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    var = float((a * a).sum())
+    if var <= 0:
+        raise ParamError("cannot fit an alignment to source landmarks that all coincide")
+    cov = b.T @ a
+    angle = math.atan2(float(cov[1, 0] - cov[0, 1]), float(cov[0, 0] + cov[1, 1]))
+    c, s = math.cos(angle), math.sin(angle)
+    scale = (c * float(cov[0, 0] + cov[1, 1]) + s * float(cov[1, 0] - cov[0, 1])) / var
+    cx, cy = float(mu_s[0]), float(mu_s[1])
+    tx, ty = float(mu_d[0]) - scale * (c * cx - s * cy), float(mu_d[1]) - scale * (s * cx + c * cy)
+    return Similarity(scale, angle, tx, ty)
+
+
 def warp_into_box(image: torch.Tensor, transform: Similarity, box: Box, padding_mode: str = "zeros") -> torch.Tensor:
     """``image`` (N,C,H,W, source coordinates) resampled at the target pixels of ``box`` (bilinear).
 

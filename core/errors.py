@@ -47,6 +47,14 @@ class WeightsError(ChangerError):
     """Model weights are missing, corrupt or do not match their config."""
 
 
+class MissingExtraError(ChangerError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+
+class HeadMatteError(ChangerError):
+    """No usable head in a plate (no face, two faces, a profile, a face cut by the frame edge)."""
+
+
 class ContractError(ValueError):
     """A caller broke a function's contract (a tensor of the wrong shape, rank or dtype).
 

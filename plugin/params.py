@@ -33,6 +33,7 @@ from typing import Any
 
 from changer.core.color import ColorConfig, get_config
 from changer.core.errors import ParamError, shown
+from changer.core.headmatte import HeadMatteSettings
 from changer.core.keying import KeyerParams, param_specs
 from changer.core.pipeline import FrameSettings, MatteSettings
 
@@ -191,6 +192,28 @@ def _matte_params(prefix: str, who: str, grow: float, grow_why: str) -> list[Par
     ]
 
 
+def _auto_matte_params() -> list[Param]:
+    """The automatic head matte's controls (``changer mattes``; :mod:`changer.core.headmatte`)."""
+    group = "Automatic head matte"
+    return [
+        Param("auto_matte_neck_offset", "float", 0.0, "Neck Line Offset",
+              "Move the automatic head matte's neck line, which runs just under the jaw of the fitted face, down "
+              "(positive: keeps a beard or the chin over a collar) or up (negative), in pixels.", "Mattes",
+              "prepare", -500.0, 500.0, -50.0, 50.0, group=group, spatial=True),
+        Param("auto_matte_hair", "bool", True, "Hair Below Jaw",
+              "Grow long hair back below the neck line, from a colour model of the hair above it. Off: "
+              "everything below the neck line is cut (short hair, or hair the colour of the clothing).", "Mattes",
+              "prepare", group=group),
+        Param("auto_matte_hair_reach", "float", 3.0, "Hair Reach",
+              "How far below the neck line hair is grown back, in face heights (top of the forehead to the "
+              "chin).", "Mattes", "prepare", 0.0, 10.0, 0.0, 4.0, group=group),
+        Param("auto_matte_head_margin", "float", 1.0, "Head Region Margin",
+              "The head region around the fitted face, in face heights to the sides and above: hair, hats and ears "
+              "inside it are kept, anything beyond it (hands, props, a second person) is not.", "Mattes",
+              "prepare", 0.0, 5.0, 0.0, 3.0, group=group),
+    ]
+
+
 PARAMS: tuple[Param, ...] = (
     Param("tau", "float", 0.5, "τ (FPAT threshold)",
           "Fraction of a patch's pixels that the predicted foreground M must call body for the patch to join "
@@ -222,6 +245,7 @@ PARAMS: tuple[Param, ...] = (
           "What an empty head matte (nothing above its threshold) does: error stops the render naming the "
           "clip and frame; passthrough outputs the target plate unchanged for that frame.", "Mattes",
           "prepare", choices=EMPTY_MATTE_POLICIES),
+    *_auto_matte_params(),
     *_keyer_params(),
     Param("output", "choice", "comp", "Output",
           "comp: the keyed result (new head, plate elsewhere) premultiplied, over Background when connected. "
@@ -358,6 +382,17 @@ class ParamValues(Mapping[str, Any]):
             alignment=self["alignment"], output=self["output"], seam_feather=self.scaled("seam_feather", render_scale),
             on_empty_matte=self["on_empty_matte"], color=self.color_config(), query_patch=query_patch,
         )
+
+    def head_matte_settings(self, render_scale: float = 1.0, shape_as: str | None = None) -> HeadMatteSettings:
+        """The automatic head matte's settings at ``render_scale``, keyed with the artist's keyer; with ``shape_as``
+        (``target`` or ``source``) the matte is thresholded, grown and feathered as that role's hand-made one is."""
+        shape = None if shape_as is None else MatteSettings(
+            self[f"{shape_as}_matte_threshold"], self.scaled(f"{shape_as}_matte_grow", render_scale),
+            self.scaled(f"{shape_as}_matte_feather", render_scale))
+        return HeadMatteSettings(
+            neck_offset=self.scaled("auto_matte_neck_offset", render_scale), hair_below_jaw=self["auto_matte_hair"],
+            hair_reach=self["auto_matte_hair_reach"], head_margin=self["auto_matte_head_margin"],
+            keyer=self.keyer_params(render_scale), shape=shape)
 
     def color_config(self) -> ColorConfig:
         """The OCIO config with the working space validated (ColorError lists close names)."""

@@ -26,12 +26,20 @@ def shm_leftovers() -> list[str]:
 
 
 def child_pids() -> set[int]:
-    """This process's live children (the sidecar is one while it runs)."""
+    """This process's live sidecar children (other tests of the session may leave other children)."""
     pids: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
         text = (task / "children").read_text().split()
         pids.update(int(p) for p in text)
-    return {pid for pid in pids if _alive(pid)}
+    return {pid for pid in pids if _alive(pid) and _is_sidecar(pid)}
+
+
+def _is_sidecar(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return False
+    return b"changer.plugin.ofx.sidecar" in argv
 
 
 def _alive(pid: int) -> bool:

@@ -50,9 +50,10 @@ def _check_key_frame(path: Path) -> torch.Tensor:
     assert (rgb >= 0).all() and (rgb <= alpha * rgb.max()).all(), "RGB is premultiplied by alpha"
     assert (rgb[:, alpha == 0] == 0).all()
     for layer in (core, edge):
-        assert set(layer.unique().tolist()) == {0.0, 1.0}
-    assert (alpha[core == 1] == 1).all() and (core + edge <= 1).all()
-    assert ((core + edge)[alpha == 0] == 0).all()
+        assert layer.min() >= 0.0 and layer.max() <= 1.0
+    assert ((edge > 0.0) & (edge < 1.0)).any(), "the detail key keeps partial alpha (hair, soft edges)"
+    assert (alpha <= core + edge + 2e-3).all(), "alpha is the detail key plus what the core added (or less)"
+    assert (core[alpha == 0] == 0).all()
     assert (spill >= 0).all() and spill.max() > 0, "the studio plate has spill on the subject"
     return pixels
 

@@ -122,10 +122,9 @@ def test_composite_from_given_parts_is_the_composite(model, frame) -> None:
 
 
 @pytest.mark.parametrize("output", ["comp", "green"])
-def test_y_is_keyed_in_the_edit_window_only(model, frame, monkeypatch, output: str) -> None:
-    """Y is keyed where its result is used, plus the reach of the key's grow and softness: the matte is
-    the one a key of the whole crop makes; the colour differs only by the keyer's frame-level
-    foreground prior, which now sees the window instead of the whole crop."""
+def test_the_head_is_made_in_the_edit_window_only(model, frame, monkeypatch, output: str) -> None:
+    """The head's alpha and colour are made where the result is used: the same as when the whole crop is
+    used. (Y is no longer keyed: its alpha comes from the mattes and the plate's key, issue 16.)"""
     settings = _settings(output=output, matte_grow=2.0, edge_softness=1.5, seam_feather=2.0)
     job = prepare(frame, settings)
     out = infer(model, job, settings)

@@ -23,9 +23,9 @@ import torch
 from ..errors import ParamError
 
 #: Pixels per band when the caller gives no band height (about 4 MB per float32 channel): bands of
-#: 552 rows at 1920 wide, 280 at 3840 (4K), 136 at 7680 (8K). Working memory beyond the outputs is
-#: about 32 float32 planes of one band plus its halo (docs/memory.md); smaller bands were no
-#: slower on the CPU (their temporaries stay in cache).
+#: 552 rows at 1920 wide, 280 at 3840 (4K), 136 at 7680 (8K). The torch passes hold about 32 float32
+#: planes of one band plus its halo as temporaries, the fused kernels' passes none (docs/memory.md);
+#: smaller bands were no slower on the CPU (their temporaries stay in cache).
 BAND_PIXELS = 1 << 20
 #: Band heights are multiples of this (a multiple of :data:`.cells.CELL`), so the cells a band
 #: pools are exactly the frame's cells.

@@ -66,6 +66,7 @@ class KeyResult:
     fg_premult: torch.Tensor  #: (N,3,H,W) ``alpha * fg``
     green: torch.Tensor  #: (N,3,H,W) ``I_T^green``: fg over :data:`CANONICAL_GREEN`
     screen: torch.Tensor  #: (N,3,1,1) or (N,3,H,W): the screen that was keyed against
+    detail: torch.Tensor | None = None  #: (N,1,H,W) ``alpha_0``, the edge/detail key before the core
 
 
 @dataclass
@@ -173,7 +174,9 @@ def key(plate: torch.Tensor, params: KeyerParams | None = None, *, clean_plate: 
     level = level_grid(low, params.auto_clip_white) if params.auto_clip_white < 1.0 else None
     prior = prior_grid(cells, mean, torch.ones_like(mean) if level is None else level)
     alpha = matte(passes.level(alpha0, level, params, rows), params, rows)
-    return passes.finish(plate, source, alpha, params, rows, core_matte, garbage_matte, prior)
+    result = passes.finish(plate, source, alpha, params, rows, core_matte, garbage_matte, prior)
+    result.detail = alpha0.to(plate.dtype)
+    return result
 
 
 def _passes(backend: str) -> type:

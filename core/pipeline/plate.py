@@ -63,6 +63,7 @@ class PlateKey:
     fg: torch.Tensor  #: (1,3,H,W) despilled foreground, network space
     screen: torch.Tensor  #: (1,3,1,1) or (1,3,H,W): the screen that was keyed against
     timings: dict[str, float] = field(default_factory=dict)
+    detail: torch.Tensor | None = None  #: (1,1,H,W) the keyer's edge/detail key ``alpha_0``, before its core
 
 
 def plate_screen(frame: FrameInputs, settings: FrameSettings) -> PlateScreen:
@@ -99,16 +100,18 @@ def key_plate(screen: PlateScreen, settings: FrameSettings) -> PlateKey:
     timings = dict(screen.timings)
     for name, seconds in timer.seconds.items():
         timings[name] = timings.get(name, 0.0) + seconds
-    return PlateKey(keyed.alpha, keyed.fg, keyed.screen, timings)
+    return PlateKey(keyed.alpha, keyed.fg, keyed.screen, timings, keyed.detail)
 
 
 def key_result(screen: PlateScreen, keyed: PlateKey, settings: FrameSettings) -> FrameResult:
     """The plate's key as a keyer node outputs it, in the working space (what ``changer key`` writes).
 
-    RGBA is the despilled foreground premultiplied, and alpha. The layers (:data:`KEY_LAYERS`) show what
-    an alpha of 0.998 or 0.002 hides from the eye: ``core`` is 1 where alpha is 1; ``edge`` is 1 where
-    alpha lies between 0 and 1 (hair, blur, soft edges, and any noise or hole the key left); ``spill``
-    is what despill took out of the screen's channel (G, or B on blue) of the premultiplied foreground.
+    RGBA is the despilled foreground premultiplied, and alpha. The layers (:data:`KEY_LAYERS`) are the
+    keyer's own parts: ``edge`` is its edge/detail key (``alpha_0``: each pixel's colour difference
+    against the screen behind it, before any core), ``core`` what the core stage added on top of it
+    (auto clip white and the eroded hard key lifting solid areas; never a fill of thin structures);
+    ``spill`` is what despill took out of the screen's channel (G, or B on blue) of the premultiplied
+    foreground.
     For ``spill`` the plate is keyed again against the same screen with despill off: that key has the
     same alpha (despill is the keyer's last step) and the foreground before despill.
     """
@@ -125,7 +128,8 @@ def key_result(screen: PlateScreen, keyed: PlateKey, settings: FrameSettings) ->
         with timer.section("color"):
             before = from_network(undespilled.fg, color)[:, channel:channel + 1] * alpha
         spill = (before - fg[:, channel:channel + 1]).clamp_min(0.0)
-    layers = {"core": alpha >= 1.0, "edge": (alpha > 0.0) & (alpha < 1.0), "spill": spill}
+    detail = keyed.detail if keyed.detail is not None else alpha
+    layers = {"core": (alpha - detail).clamp(0.0, 1.0), "edge": detail.clamp(0.0, 1.0), "spill": spill}
     return FrameResult(rgba=torch.cat([fg, alpha], dim=1)[0],
                        layers={name: layers[name][0].to(alpha.dtype) for name in KEY_LAYERS},
                        premultiplied=True, box=None, timings=timer.seconds)

@@ -4,13 +4,10 @@
 space, keys it with the network-stage keyer (screen settings only) and builds X, I_T^head and
 I_T^body at the network's resolution. ``infer`` runs the model with τ. ``composite`` (comp stage)
 keys the whole plate with the artist's keyer (:mod:`.plate`), brings Y back to plate resolution with
-detail transfer, keys it, and pastes it with a feathered seam; pixels whose edit weight is 0 keep the
-plate's exact values. Y is keyed and converted only inside the edit window (where the edit weight is
-above 0, inside the frame, plus the reach of the keyer's matte stage): nothing outside it is used, and
-a crop that extends past the frame is often several times larger than that. The matte is the one a key
-of the whole crop makes; the keyer's frame-level foreground prior sees the window. The stages are
-driven, and their products cached, by the node's one render driver,
-:meth:`changer.plugin.effect.HeadBlendEffect.render`.
+detail transfer and pastes it with a feathered seam; pixels whose edit weight is 0 keep the plate's
+exact values. Y is never keyed: the head's alpha comes from the mattes and the plate's key
+(:mod:`.alpha`), so the network's smudges cannot become haze in the alpha. The stages are driven, and
+their products cached, by the node's one render driver, :meth:`changer.plugin.effect.HeadBlendEffect.render`.
 
 Colour: the crop is converted to network space and clamped to [0, 1] (``clamp_network``), so HDR
 values inside the edited region are clipped to display range there; outside it they are untouched.
@@ -25,10 +22,10 @@ from ..align import Similarity, fit_similarity, warp_frame, warp_into_box
 from ..color import ColorConfig, from_network
 from ..compose import build_inputs, canonical_green
 from ..errors import ImageReadError
-from ..keying import KeyResult, key, key_network_output
-from ..keying.neighbourhood import matte_reach
+from ..keying import key
 from ..masks import Box
 from ..model import ChangerNet, ChangerOutput
+from .alpha import despill_green, edit_alpha
 from .crop import blend_into, crop_box, crop_padded, inside, paste, resize
 from .frame import FrameInputs, FrameResult, NetworkJob
 from .mattes import is_empty, shape_matte
@@ -140,17 +137,17 @@ def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput 
     timer = StageTimer(frame.device)
     color, box, weight = settings.color, job.box, placement.weight
     height, width = frame.size
-    artist = keyer_in_network_space(settings.keyer, color)
     with timer.section("paste"):
-        window = edit_window(weight, box, (height, width), matte_reach(artist))  # a bound for Y's key
+        window = edit_window(weight, box, (height, width), 0)
         rows, cols = slice(window.y0 - box.y0, window.y1 - box.y0), slice(window.x0 - box.x0, window.x1 - box.x0)
         used = weight[..., rows, cols]
-    with timer.section("key"):
-        head_key = key_network_output(placement.y[..., rows, cols], artist)
     with timer.section("paste"):
-        alpha = blend_into(plate_key.alpha, head_key.alpha, used, window)
+        head_alpha = edit_alpha(job.source_head, job.target_head, crop_padded(plate_key.alpha, box, "zeros"),
+                                job.inpaint)[..., rows, cols]
+        head_fg = despill_green(placement.y[..., rows, cols])
+        alpha = blend_into(plate_key.alpha, head_alpha, used, window)
         layers = {"matte": alpha, "M": placement.predicted, "ip": placement.inpaint}
-    rgba = _assemble(frame, window, settings, plate_key, head_key, alpha, used, layers, timer)
+    rgba = _assemble(frame, window, settings, plate_key, head_fg, head_alpha, alpha, used, layers, timer)
     if settings.output == "aovs":
         with timer.section("color"):
             layers |= _aov_layers(job, output, plate_key.alpha, weight, (height, width), color)
@@ -179,10 +176,11 @@ def edit_window(weight: torch.Tensor, box: Box, frame_size: tuple[int, int], rea
                min(part.x0 + used.x1 + reach, box.x1), min(part.y0 + used.y1 + reach, box.y1))
 
 
-def _assemble(frame: FrameInputs, box: Box, settings: FrameSettings, plate_key: PlateKey, head_key: KeyResult,
-              alpha: torch.Tensor, weight: torch.Tensor, layers: dict[str, torch.Tensor],
+def _assemble(frame: FrameInputs, box: Box, settings: FrameSettings, plate_key: PlateKey, head_fg: torch.Tensor,
+              head_alpha: torch.Tensor, alpha: torch.Tensor, weight: torch.Tensor, layers: dict[str, torch.Tensor],
               timer: StageTimer) -> torch.Tensor:
-    """The (1,4,H,W) RGBA of the chosen output; ``head_key`` and ``weight`` cover ``box`` (the edit window)."""
+    """The (1,4,H,W) RGBA of the chosen output; ``head_fg`` (network space, not premultiplied), ``head_alpha``
+    and ``weight`` cover ``box`` (the edit window)."""
     color = settings.color
     plate = frame.target[None]
     if settings.output == "mattes":
@@ -190,16 +188,16 @@ def _assemble(frame: FrameInputs, box: Box, settings: FrameSettings, plate_key: 
     if settings.output == "green":
         with timer.section("color"):
             screen = plate_key.screen if plate_key.screen.shape[-1] == 1 else crop_padded(plate_key.screen, box)
-            on_screen = head_key.fg_premult + (1.0 - head_key.alpha) * screen
+            on_screen = head_fg * head_alpha + (1.0 - head_alpha) * screen
             new = from_network(on_screen, color)
         with timer.section("paste"):
             rgb = blend_into(plate, new, weight, box)
         return torch.cat([rgb, torch.ones_like(alpha)], dim=1)
     with timer.section("color"):
         plate_fg = from_network(plate_key.fg, color) * plate_key.alpha
-        head_fg = from_network(head_key.fg, color) * head_key.alpha
+        head_premult = from_network(head_fg, color) * head_alpha
     with timer.section("paste"):
-        premult = blend_into(plate_fg, head_fg, weight, box)
+        premult = blend_into(plate_fg, head_premult, weight, box)
         return _over(premult, alpha, frame.background)
 
 

@@ -38,8 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.print_chunks is not None:
-        raise ParamError("--print-chunks is for changer render; the review panel renders interactively")
     if args.cache_mb < 64:
         raise ParamError(f"--cache-mb {args.cache_mb}: expected at least 64")
     check_display()

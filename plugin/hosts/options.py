@@ -117,8 +117,6 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     clips.add_argument("--source-matte-channel", default="auto", metavar="NAME",
                        help="channel of the source matte files (default auto: the only channel, else A)")
     add_output_arguments(parser, "out/comp.####.exr", "tau=0.4")
-    parser.add_argument("--print-chunks", type=int, metavar="N",
-                        help="print one command line per chunk of N frames (for a farm manager) and exit")
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, out_example: str, set_example: str) -> None:

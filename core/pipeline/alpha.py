@@ -1,0 +1,73 @@
+"""The final alpha of the edited region, built from mattes, never from a key of generated pixels.
+
+Keying the network's output Y turned its grey or purple smudges (the double's hat or hair the network
+did not quite remove, its blurry rims) into partly opaque haze that shows over any background. So the
+comp's alpha inside the edit is made of what is known:
+
+* the actor's head: the aligned source head matte ``M_S``;
+* the double's body: the plate's key minus the double's head matte (``clamp(alpha_T - M_T)``), so the
+  double's hair, hat and face leave clean screen where the new head does not cover them;
+* the neck bridge: where the new head's jaw ends above the double's neck (the double's chin reached
+  lower), the part of ``M^ip`` inside the double's head matte with the new head above it and the
+  double's body just below it in the same column is filled (the network or the classical fill paints it).
+
+Outside the head union the edit weight fades this back into the plate's key, which is exact away from
+the head (tested). The colour there is Y's, with its green limited (:func:`despill_green`), because the
+canonical green behind Y's soft edges would otherwise tint them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .. import masks
+
+#: Mattes count as covering a pixel above this value when the bridge is found.
+SOLID = 0.5
+
+
+def _column_reach(mask: torch.Tensor, pixels: int, below: bool) -> torch.Tensor:
+    """(1,1,h,w) bool: a pixel of ``mask`` lies within ``pixels`` rows below (or above) in the same column."""
+    pooled = F.max_pool2d(mask.float(), (2 * pixels + 1, 1), stride=1, padding=(pixels, 0))
+    shift = pixels
+    out = torch.zeros_like(pooled)
+    if below:
+        out[..., :-shift, :] = pooled[..., shift:, :]
+    else:
+        out[..., shift:, :] = pooled[..., :-shift, :]
+    return out > 0
+
+
+def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torch.Tensor,
+                inpaint: torch.Tensor) -> torch.Tensor:
+    """(1,1,h,w) 0/1: the part of ``inpaint`` between the new head's jaw and the double's body (module docstring).
+
+    The reach (how far below the body may be) is a quarter of the double's head matte's height: the gap under a
+    jaw is short, while the air beside the neck, under a cheek, reaches down to the shoulders. An opening
+    (shrink, then grow, by a twelfth of the head's width) drops the thin wedges under the jaw's corners
+    beside the neck: the neck under the chin is wider than that, the air beside it is not.
+    """
+    box = masks.bounding_box((target_head > SOLID).float())
+    if box is None:
+        return torch.zeros_like(inpaint)
+    reach = max(box.height // 4, 1)
+    head_above = torch.cummax((source_head > SOLID).float(), dim=-2).values > 0
+    body_below = _column_reach(body > SOLID, reach, below=True) | (body > SOLID)
+    bridge = ((inpaint > 0) & (target_head > 0) & head_above & body_below).float()
+    opening = max(box.width / 12.0, 1.0)
+    return torch.minimum(masks.grow_shrink(masks.grow_shrink(bridge, -opening), opening), bridge)
+
+
+def edit_alpha(source_head: torch.Tensor, target_head: torch.Tensor, plate_alpha: torch.Tensor,
+               inpaint: torch.Tensor) -> torch.Tensor:
+    """(1,1,h,w) alpha of the edited crop: new head, double's body without its head, and the neck bridge."""
+    body = masks.difference(plate_alpha.clamp(0.0, 1.0), target_head)
+    bridge = neck_bridge(source_head, target_head, body, inpaint)
+    return torch.maximum(torch.maximum(source_head, body), bridge)
+
+
+def despill_green(rgb: torch.Tensor) -> torch.Tensor:
+    """(N,3,h,w) with green limited to max(red, blue): the canonical green mixed into soft edges goes."""
+    limit = torch.maximum(rgb[:, 0:1], rgb[:, 2:3])
+    return torch.cat([rgb[:, 0:1], torch.minimum(rgb[:, 1:2], limit), rgb[:, 2:3]], dim=1)

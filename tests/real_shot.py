@@ -1,0 +1,154 @@
+"""The real green-screen frames of ``/work/shared/data/real-greenscreen`` run through the node's stages, and the
+issue-16 measures of a result (haze in the alpha, skin against the neck, the band under the jaw).
+
+The frames are not shipped (their SOURCES.md): everything here reads them from that folder, and tests skip
+with a reason when it is absent. Nothing derived from them is written into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+from changer.core.align import fit_points, warp_into_box
+from changer.core.color import from_network
+from changer.core.headmatte import FaceLandmarks, head_matte
+from changer.core.headmatte.face_models import face_models
+from changer.core.headmatte.landmarks import find_face
+from changer.core.masks import Box, grow_shrink
+from changer.core.pipeline import stages
+from changer.core.pipeline.frame import FrameInputs, FrameResult
+from changer.core.pipeline.plate import key_plate, plate_screen
+from changer.plugin.models import MODELS
+from changer.plugin.params import resolve_params
+
+#: Where the real frames are (``CHANGER_REAL_FRAMES`` overrides).
+REAL_FRAMES = Path(os.environ.get("CHANGER_REAL_FRAMES", "/work/shared/data/real-greenscreen"))
+#: (source portrait, double's body frame): each actor on the other's double, two frames each.
+PAIRS = (("source_portrait_lincoln.png", "sejong1_green_t0.5.png"),
+         ("source_portrait_lincoln.png", "sejong2_green_t2.0.png"),
+         ("source_portrait_sejong.png", "lincoln2_green_t0.5.png"),
+         ("source_portrait_sejong.png", "lincoln3_green_t1.0.png"))
+
+
+def skip_reason() -> str | None:
+    """Why the real-frame tests cannot run here (None: they can)."""
+    if not all((REAL_FRAMES / name).is_file() for pair in PAIRS for name in pair):
+        return f"the real green-screen frames are not in {REAL_FRAMES} (they are not shipped; set CHANGER_REAL_FRAMES)"
+    return None
+
+
+def load_display(name: str) -> torch.Tensor:
+    """(3,H,W) sRGB-encoded [0,1] frame."""
+    with Image.open(REAL_FRAMES / name) as image:
+        array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+
+
+@cache
+def face(name: str) -> FaceLandmarks:
+    """The face oval of a real frame."""
+    return find_face(face_models(), load_display(name))
+
+
+def oval_matte(landmarks: FaceLandmarks, size: tuple[int, int], shrink: float = 0.0) -> torch.Tensor:
+    """(1,H,W) the face oval filled (a source portrait's head matte: it is not on a screen, so it cannot be keyed)."""
+    height, width = size
+    image = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(image).polygon([tuple(p) for p in landmarks.oval.tolist()], fill=255)
+    matte = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)[None]
+    return grow_shrink(matte[None], -shrink)[0] if shrink else matte
+
+
+@dataclass
+class RealPair:
+    """One pair ready for the node: plates in the working space, head mattes, the double's face."""
+
+    source: torch.Tensor
+    target: torch.Tensor
+    source_matte: torch.Tensor
+    target_matte: torch.Tensor
+    source_face: FaceLandmarks
+    target_face: FaceLandmarks
+    target_display: torch.Tensor
+
+
+@cache
+def real_pair(source_name: str, target_name: str) -> RealPair:
+    """A pair with automatic mattes: the double's head keyed (:func:`head_matte`), the actor's face oval."""
+    target_display, source_display = load_display(target_name), load_display(source_name)
+    target = head_matte(target_display)
+    source_face = face(source_name)
+    source_matte = oval_matte(source_face, tuple(source_display.shape[-2:]))
+    return RealPair(from_network(source_display), from_network(target_display), source_matte, target.matte,
+                    source_face, target.landmarks, target_display)
+
+
+def params(**changes: object):
+    """The node's params for the real pairs (the shipped weights)."""
+    return resolve_params({"output": "aovs", **changes})
+
+
+def model(values) -> torch.nn.Module:
+    return MODELS.get(values["weights"], "cpu").model
+
+
+@dataclass
+class Rendered:
+    """A real pair through the node's stages, with the placed source matte the measures need."""
+
+    pair: RealPair
+    result: FrameResult
+    source_matte: torch.Tensor  #: (1,H,W) the actor's head matte placed on the double's plate
+    plate_alpha: torch.Tensor  #: (1,H,W) the plate's key
+
+
+def render(source_name: str, target_name: str, **changes: object) -> Rendered:
+    """The pair rendered with the node's params (``changes`` on top of :func:`params`); the source placed
+    on the double's face by the similarity between the two face ovals."""
+    pair = real_pair(source_name, target_name)
+    height, width = pair.target.shape[-2:]
+    fit = fit_points(torch.from_numpy(pair.source_face.oval), torch.from_numpy(pair.target_face.oval))
+    frame_box = Box(0, 0, width, height)
+    source = warp_into_box(pair.source[None], fit, frame_box, "border")[0]
+    source_matte = warp_into_box(pair.source_matte[None], fit, frame_box)[0]
+    frame = FrameInputs(pair.target, source, pair.target_matte, source_matte)
+    values = params(**changes)
+    settings = values.frame_settings()
+    job = stages.prepare(frame, settings)
+    plate_key = key_plate(plate_screen(frame, settings), settings)
+    result = stages.composite(frame, job, stages.infer(model(values), job, settings), settings, plate_key)
+    return Rendered(pair, result, source_matte, plate_key.alpha[0])
+
+
+def haze(rendered: Rendered, near: int = 100, level: float = 0.05) -> float:
+    """Share of the open-screen pixels within ``near`` pixels of the head whose final alpha is above ``level``.
+
+    Open screen: screen in the plate, or the double's head above the new head's chin, outside the new head
+    (grown by 3 pixels for its soft edge).
+    """
+    source = rendered.source_matte > level
+    rows = torch.nonzero(source[0].any(dim=1))
+    chin = int(rows.max()) if len(rows) else 0
+    above = (torch.arange(source.shape[-2])[:, None] < chin)[None]
+    head = source | (rendered.pair.target_matte > SOLID_MATTE)
+    screen = (rendered.plate_alpha < level) | ((rendered.pair.target_matte > SOLID_MATTE) & above)
+    open_screen = screen & ~grown(source, 3) & grown(head, near)
+    alpha = rendered.result.rgba[3:4]
+    return float((alpha[open_screen] > level).float().mean()) if bool(open_screen.any()) else 0.0
+
+
+#: A head matte covers a pixel above this value.
+SOLID_MATTE = 0.5
+
+
+def grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """(1,H,W) bool grown by ``radius`` pixels (a square max filter)."""
+    return F.max_pool2d(mask[None].float(), 2 * radius + 1, 1, radius)[0] > 0
