@@ -150,6 +150,8 @@ CASES: list[tuple[str, Case, list[str]]] = [
     ("tau_not_a_number", lambda s, o, t: s.argv(o / OUT, "--set", "tau=high"), ["tau='high'", "expected a number"]),
     ("unknown_param", lambda s, o, t: s.argv(o / OUT, "--set", "tua=0.4"), ["unknown param 'tua'", "did you mean tau"]),
     ("unknown_colourspace", lambda s, o, t: s.argv(o / OUT, "--working-space", "ACEScgg"), ["ACEScgg", "ACEScg"]),
+    ("display_referred_working_space", lambda s, o, t: s.argv(o / OUT, "--working-space", "sRGB - Texture"),
+     ["working space 'sRGB - Texture'", "not scene-linear", "ACEScg"]),
     ("missing_ocio_config", lambda s, o, t: s.argv(o / OUT, "--ocio-config", "/nope/config.ocio"),
      ["/nope/config.ocio", "not an existing file"]),
     ("unwritable_output_folder", lambda s, o, t: ((t / "file").write_text("x"), s.argv(t / "file" / "sub" / OUT))[1],

@@ -129,9 +129,15 @@ def get_config(config: ConfigLike = None, *, working: str | None = None,
 @functools.lru_cache(maxsize=32)
 def _make_config(source: str, origin: str, working: str, network: str) -> ColorConfig:
     cfg = load_ocio_config(source)
+    working_name = resolve_colorspace(cfg, working, source)
+    if not cfg.isColorSpaceLinear(working_name, ocio.REFERENCE_SPACE_SCENE):
+        named = repr(working) if working == working_name else f"{working!r} (= {working_name!r})"
+        raise ColorError(f"working space {named} is not scene-linear in OCIO config {source}: the keyer, "
+                         f"the mattes and the comp work in scene-linear light (EXR plates); pick one such as "
+                         f"{DEFAULT_WORKING_SPACE!r} and convert display-referred plates to it first")
     return ColorConfig(config=cfg, source=source, origin=origin, name=cfg.getName(),
                        num_colorspaces=len(cfg.getColorSpaceNames()),
-                       working=resolve_colorspace(cfg, working, source),
+                       working=working_name,
                        network=resolve_colorspace(cfg, network, source))
 
 
