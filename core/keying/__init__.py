@@ -6,7 +6,7 @@ plate laid onto the canonical green, ``I_T^green``. Parameters, defaults and ran
 """
 
 from .clean_plate import estimate_clean_plate
-from .keyer import Backend, Keyer, KeyResult, key, key_network_output
+from .keyer import Backend, Keyer, KeyResult, key
 from .params import CANONICAL_GREEN, KeyerParams, ParamSpec, param_specs
 from .pixel import finish, screen_matte
 from .screen import estimate_screen_color
@@ -22,7 +22,6 @@ __all__ = [
     "estimate_screen_color",
     "finish",
     "key",
-    "key_network_output",
     "param_specs",
     "screen_matte",
 ]

@@ -48,7 +48,7 @@ from .clean_plate import ScreenGrid, screen_grid
 from .fg_prior import prior_grid
 from .levels import alpha_cells, level_grid
 from .neighbourhood import divide_level, matte
-from .params import CANONICAL_GREEN, KeyerParams
+from .params import KeyerParams
 from .pixel import finish, screen_matte
 from .screen import check_screen_color, pick_screen_color
 
@@ -240,18 +240,6 @@ def _outputs(plate: torch.Tensor, source: ScreenSource) -> KeyResult:
     screen = source.flat.to(plate.dtype) if source.flat is not None else torch.empty_like(plate)
     return KeyResult(plate.new_empty((n, 1, h, w)), torch.empty_like(plate), torch.empty_like(plate),
                      torch.empty_like(plate), screen)
-
-
-def key_network_output(y: torch.Tensor, params: KeyerParams | None = None, backend: Backend = "auto") -> KeyResult:
-    """Key the network's output ``Y`` (the blended head on :data:`CANONICAL_GREEN`) for its alpha.
-
-    The screen is the canonical green, flat and noise-free: it is never picked or estimated, and
-    the auto core and auto clip white (rescues for wardrobe near the screen hue) are off; the
-    artist's gain, balance, clip, grow/shrink, softness and despill settings apply as for the plate.
-    """
-    params = (params or KeyerParams()).replace(screen_type="green", screen_color=CANONICAL_GREEN,
-                                               auto_clean_plate=False, core_depth=0.0, auto_clip_white=1.0)
-    return key(y, params, backend=backend)
 
 
 class Keyer(nn.Module):
