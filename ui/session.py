@@ -95,7 +95,7 @@ class ReviewSession:
     """A shot under review: its clips and frames, the current params, and the effect's stage cache."""
 
     def __init__(self, options: RenderOptions, cache_mb: int = DEFAULT_CACHE_MB) -> None:
-        missing = [f"--{role.replace('_', '-')}" for role in CLIP_ROLES[:4] if getattr(options, role) is None]
+        missing = [f"--{role.replace('_', '-')}" for role in CLIP_ROLES[:2] if getattr(options, role) is None]
         if missing:
             raise SequenceError(f"missing required option(s): {', '.join(missing)}")
         self.options = options
@@ -143,7 +143,8 @@ class ReviewSession:
         """Frames whose composite with ``request``'s params, scale and query is cached."""
         params = request.params
         patch = query_patch(self.model(params).model, params["network_resolution"], request.query)
-        wanted = (request.scale, params.stage_digest("comp"), patch)
+        at = HeadBlendEffect("general", params).inputs_key(self.source, 0, request.scale)
+        wanted = (*at[1:], params.stage_digest("comp"), patch)
         return {key[0] for key in self.cache.keys("comp") if key[1:] == wanted}
 
 
