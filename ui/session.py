@@ -90,6 +90,11 @@ class RenderedFrame:
     def query_patch(self) -> int | None:
         return self.staged.query_patch
 
+    def matte_sources(self) -> dict[str, str]:
+        """Head -> where its matte came from: ``given``, ``auto``, or how a given one was combined (``add``...)."""
+        return {head: self.staged.auto[head].mode if head in self.staged.auto else "given"
+                for head in ("target", "source")}
+
 
 class ReviewSession:
     """A shot under review: its clips and frames, the current params, and the effect's stage cache."""
