@@ -39,7 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from changer.core.color import to_network
-from changer.core.device import pick_device
+from changer.core.device import one_cpu_thread, pick_device
 from changer.core.errors import ChangerError, ParamError
 from changer.core.headmatte import FaceLandmarks, combine_mattes, head_matte
 from changer.core.masks import Box
@@ -259,7 +259,8 @@ class HeadBlendEffect:
                 if made is not None:
                     return made, None
             network = to_network(plate.detach().float().cpu(), self.params.color_config())
-            result = head_matte(network, self.params.head_matte_settings(render_scale))
+            with one_cpu_thread(torch.device("cpu")):  # the same bits in every host, as `changer mattes` makes
+                result = head_matte(network, self.params.head_matte_settings(render_scale))
         except ChangerError as exc:
             raise type(exc)(f"clip {name} (automatic head matte): {exc}") from None
         return result.matte.to(plate.device), result.landmarks
