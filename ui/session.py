@@ -4,7 +4,8 @@ A :class:`ReviewSession` is built from the same :class:`~changer.plugin.hosts.op
 ``changer render`` (clips, frames, ``--config``, ``--set``) and checks them with the batch host's own
 readers, so the panel and the batch render agree on every input and param. Every frame is rendered by
 :meth:`~changer.plugin.effect.HeadBlendEffect.render_stages`, the driver the batch host uses, over the
-batch host's :class:`~changer.plugin.hosts.clips.SequenceClipSource`, with the session's
+batch host's :class:`~changer.plugin.hosts.clips.SequenceClipSource` (a missing head matte made by the
+effect on each frame, untracked), with the session's
 :class:`~changer.plugin.render_cache.RenderCache`: a keyer slider re-runs only the comp stage (against
 the cached screen of the plate), τ re-runs infer and comp. The proxy is the OpenFX render scale: the
 clip source area-averages the plates down and the effect scales the spatial params with them.
@@ -22,6 +23,7 @@ from changer.core.masks import Box
 from changer.core.model import ChangerOutput
 from changer.core.pipeline import FrameInputs, FrameResult, NetworkJob
 from changer.plugin.effect import HeadBlendEffect, StagedRender, query_patch
+from changer.plugin.hosts.auto_mattes import auto_heads, auto_models
 from changer.plugin.hosts.batch import resolve_render_params, shot_frames
 from changer.plugin.hosts.clips import ClipFiles, SequenceClipSource, resolve_clips
 from changer.plugin.hosts.options import RenderOptions
@@ -106,6 +108,9 @@ class ReviewSession:
         self.options = options
         self.params = resolve_render_params(options)
         self.params.color_config()
+        heads = auto_heads(options, self.params)
+        if heads:
+            auto_models(heads)  # without the auto extra, one line naming the clips, before the window opens
         self.frames = shot_frames(options)
         patterns = {role: getattr(options, role) for role in CLIP_ROLES}
         channels = {"target_matte": options.target_matte_channel, "source_matte": options.source_matte_channel}
