@@ -43,6 +43,7 @@ def test_plates_alone_render_what_changer_mattes_mattes_render(shot: Shot, tmp_p
     proc = _run(*shot.argv(auto, mattes=False))
     assert proc.returncode == 0, proc.stderr
     assert "rendered 3 frame(s)" in proc.stdout
+    assert "TargetHeadMatte (automatic): wrote 3 head matte frame(s)" in proc.stdout
     for head, plate in (("target", "target"), ("source", "source")):
         out = tmp_path / "mattes" / f"{head}.####.exr"
         assert main(["mattes", "--plate", shot.pattern(plate), "--role", head, "--out", str(out),

@@ -98,10 +98,10 @@ class MattePlan:
         return ClipFiles(f"{self.options.role}_matte", f"{name} (automatic)", self.out, tuple(CHANNELS),
                          self.clips["target"].meta)
 
-    def write_for_render(self, progress: bool | None) -> None:
-        """Write what a render's pre-pass still needs; errors name the clip the matte stands in for."""
+    def write_for_render(self, progress: bool | None) -> str:
+        """Write what a render's pre-pass still needs; its summary. Errors name the clip the matte stands in for."""
         try:
-            write_mattes(self, progress)
+            return f"{self.as_clip().name}: {write_mattes(self, progress)}"
         except ChangerError as exc:
             raise type(exc)(f"{self.as_clip().name}: {exc}") from None
 

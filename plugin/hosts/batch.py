@@ -138,8 +138,10 @@ class BatchPlan(ABC):
         """The clips one frame is made from (``stills``: a process's stills, read once)."""
         return SequenceClipSource(self.clips, stills)
 
-    def before_frames(self, progress: bool | None) -> None:  # noqa: B027  (a hook: most jobs need nothing)
-        """Make what every frame reads besides the clips (nothing by default), before the frames' locks."""
+    def before_frames(self, progress: bool | None) -> list[str]:
+        """Make what every frame reads besides the clips (nothing by default), before the frames' locks; what
+        was made, for the summary."""
+        return []
 
     def attributes(self) -> dict[str, str]:
         """EXR header attributes stamped on every output frame."""
@@ -160,10 +162,9 @@ class RenderPlan(BatchPlan):
     def clip_source(self, stills: dict[str, tuple[torch.Tensor, ImageMeta]]) -> SequenceClipSource:
         return SequenceClipSource(self.clips, stills, {head: plan.as_clip() for head, plan in self.auto.items()})
 
-    def before_frames(self, progress: bool | None) -> None:
+    def before_frames(self, progress: bool | None) -> list[str]:
         """The automatic head mattes' pre-pass (tracked through the shot, so it runs before any frame)."""
-        for plan in self.auto.values():
-            plan.write_for_render(progress)
+        return [plan.write_for_render(progress) for plan in self.auto.values()]
 
     def effect(self) -> HeadBlendEffect:
         effect = HeadBlendEffect("general", self.params.replace(weights=str(self.weights)))
@@ -187,6 +188,7 @@ class RenderSummary:
     stages: dict[str, float] = field(default_factory=dict)
     out: str = ""
     reported: tuple[str, ...] = REPORTED_STAGES  #: the stages :meth:`text` names
+    made: list[str] = field(default_factory=list)  #: what the job made before its frames (one summary each)
 
     def add(self, timings: dict[str, float]) -> None:
         for name, value in timings.items():
@@ -205,7 +207,7 @@ class RenderSummary:
             line += f" ({self.frames_per_minute:.1f} frames/min)"
             stages = ", ".join(f"{n} {self.stages.get(n, 0.0):.1f} s" for n in self.reported)
             line += f"; per stage, summed over frames: {stages}"
-        return line + f"\noutput: {self.out}"
+        return "".join(f"{text}\n" for text in self.made) + line + f"\noutput: {self.out}"
 
 
 def resolve_render_params(options: OutputOptions, only: Collection[str] | None = None, why: str = "") -> ParamValues:
@@ -484,12 +486,12 @@ def _render_serial(plan: BatchPlan, todo: list[int]) -> Iterator[tuple[int, dict
 def render(plan: BatchPlan, progress: bool | None = None) -> RenderSummary:
     """Lock the plan's frames, render those still needed, with a progress bar (ETA) when ``progress`` allows."""
     remove_stale_temp_files(plan.out.folder, plan.out.prefix)
-    plan.before_frames(progress)
+    made = plan.before_frames(progress)
     with FrameLocks((plan.out.path(f) for f in plan.frames), plan.out.folder / f".{plan.out.prefix}lock-breaker"):
         # Under the locks, look again: another render may have finished some frames since the plan was made.
         todo = frames_to_render(plan.out, plan.todo, plan.channels(), plan.digest, plan.window, plan.options.overwrite)
         summary = RenderSummary(skipped=[f for f in plan.frames if f not in set(todo)], out=plan.out.text,
-                                reported=plan.stages)
+                                reported=plan.stages, made=made)
         workers = min(plan.options.workers, max(len(todo), 1))
         start = time.perf_counter()
         frames = _render_serial(plan, todo) if workers == 1 else _render_parallel(plan, todo, workers)
