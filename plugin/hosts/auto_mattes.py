@@ -143,11 +143,16 @@ def _plan(options: MatteOptions, params: ParamValues, frames: list[int], models:
 
 # -- the render's pre-pass -------------------------------------------------------------------------
 def auto_heads(options: RenderOptions, params: ParamValues) -> dict[str, str]:
-    """Head -> why a render makes its matte: no matte clip given, or ``matte_combine`` mixes the two."""
+    """Head -> why a render makes its matte: no matte clip given, or ``matte_combine`` mixes the two. A matte
+    channel named for a matte not given is refused (the automatic matte has one channel: a typo is likelier)."""
     heads = {}
     for head in ROLES:
         flag = f"--{head}-matte"
         if getattr(options, f"{head}_matte") is None:
+            channel = getattr(options, f"{head}_matte_channel")
+            if channel != "auto":
+                raise ParamError(f"{flag}-channel {channel}: no {flag} given to take it from (without one the "
+                                 "head matte is made from the plate)")
             heads[head] = f"no {flag} given"
         elif params["matte_combine"] != "replace":
             heads[head] = f"{flag} with matte_combine={params['matte_combine']}"
