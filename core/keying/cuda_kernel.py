@@ -124,8 +124,9 @@ class CudaPasses:
     def level(alpha0: torch.Tensor, level: torch.Tensor | None, params: KeyerParams, rows: int) -> torch.Tensor:
         if level is None:
             return divide_level(alpha0, None, params, rows)
-        a = alpha0.float().contiguous().clone()
-        _launch(kernel_args(a, None, SCREEN_FLAT, level.float().contiguous(), None, None, a, None, params,
+        a0 = alpha0.float().contiguous()
+        a = torch.empty_like(a0)
+        _launch(kernel_args(a0, None, SCREEN_FLAT, level.float().contiguous(), None, None, a, None, params,
                             DIVIDE_LEVEL), torch.float32, a.device, a.numel())
         return a
 

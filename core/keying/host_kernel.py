@@ -45,37 +45,92 @@ log = logging.getLogger(__name__)
 
 SOURCE = ("#include <cmath>\n#include <thread>\n#include <vector>\n"
           "#define __device__\n#define __forceinline__ inline __attribute__((always_inline))\n" + KERNEL_BODY + r"""
+/* The grid values of one row of pixels: the tapped grid rows r0 and r1, each already blended between
+   its columns for every pixel (blend_cols), are blended per pixel (blend_rows) -- the bits of
+   PixelTaps, with contiguous loads instead of sixteen-odd gathers a pixel. Planes of w floats: the
+   grid's channels, then the prior's. */
+struct RowTaps {
+    const float *top, *bot, *prior_top, *prior_bot;
+    long long w;
+    float a0, a1;
+    __forceinline__ float grid_at(int c, long long x) const {
+        return blend_rows(top[c * w + x], bot[c * w + x], a0, a1);
+    }
+    __forceinline__ float prior_at(int c, long long x) const {
+        return blend_rows(prior_top[c * w + x], prior_bot[c * w + x], a0, a1);
+    }
+};
+
+/* The column blends of grid rows, two held at a time: rows of pixels step through the grid rows in
+   order, so each is blended once per image and thread, not once per pixel row. */
+struct RowCache {
+    int grids, priors;  /* channels an image of the grid (screen estimate 3, level 1, none 0) and of the prior */
+    std::vector<float> rows;
+    long long held[2] = {-1, -1};  /* image * gh + grid row held by each slot */
+
+    RowCache(int grids_, int priors_, long long w) : grids(grids_), priors(priors_), rows(2 * (grids_ + priors_) * w) {}
+
+    /* Grid row r of image n, column-blended; ``pin`` (image * gh + row) is the other tap of the same
+       pixel row, already looked up, whose slot is kept (-2: none). */
+    __forceinline__ const float* slot(long long n, int r, long long pin, KEY_ARGS(float)) {
+        const long long want = n * gh + r;
+        if (held[0] == want) return rows.data();
+        if (held[1] == want) return rows.data() + (grids + priors) * w;
+        const int s = held[0] == pin ? 1 : held[1] == pin ? 0 : held[0] < held[1] ? 0 : 1;
+        held[s] = want;
+        float* out = rows.data() + s * (grids + priors) * w;
+        for (int c = 0; c < grids + priors; ++c) {
+            const float* plane = c < grids ? grid + (n * grids + c) * gh * gw
+                                           : prior + (n * priors + c - grids) * gh * gw;
+            const float* src = plane + r * gw;
+            float* dst = out + c * w;
+            _Pragma("omp simd")
+            for (long long x = 0; x < w; ++x) dst[x] = blend_cols(src, col_i[2 * x], col_i[2 * x + 1], col_w[2 * x],
+                                                                 col_w[2 * x + 1]);
+        }
+        return out;
+    }
+};
+
 /* Rows lo..hi of all images stacked, each row one SIMD loop of one pass (PASS 0: alpha, 1: level,
-   2: outputs) and one screen source. */
-template <int MODE, int PASS>
+   2: outputs) and one screen source; VARIANT: AUTO of pass A, MATTES of pass B. */
+template <int MODE, int PASS, int VARIANT>
 __forceinline__ void key_rows(long long lo, long long hi, KEY_ARGS(float)) {
+    RowCache cache(PASS == 1 ? 1 : MODE == 2 ? 3 : 0, PASS == 2 ? 3 : 0, w);
+    const bool tapped = cache.grids + cache.priors > 0;
     for (long long r = lo; r < hi; ++r) {
         const long long n = r / h, y = r - n * h;
+        const float* top = tapped ? cache.slot(n, row_i[2 * y], -2, KEY_PASS) : nullptr;
+        const float* bot = tapped ? cache.slot(n, row_i[2 * y + 1], n * gh + row_i[2 * y], KEY_PASS) : nullptr;
+        const long long skip = cache.grids * w;
+        const RowTaps taps{top, bot, top + skip, bot + skip, w, row_w[2 * y], row_w[2 * y + 1]};
         _Pragma("omp simd")
         for (long long x = 0; x < w; ++x) {
-            if (PASS == 0) key_alpha<float, MODE>(n, y, x, KEY_PASS);
-            else if (PASS == 1) key_level<float>(n, y, x, KEY_PASS);
-            else key_outputs<float, MODE>(n, y, x, KEY_PASS);
+            if (PASS == 0) key_alpha<float, MODE, VARIANT>(n, y, x, taps, KEY_PASS);
+            else if (PASS == 1) key_level<float>(n, y, x, taps, KEY_PASS);
+            else key_outputs<float, MODE, VARIANT>(n, y, x, taps, KEY_PASS);
         }
     }
 }
 
-/* The dispatch, outside the loops. On x86-64 Linux it is also built for AVX2 (gathers and blends
-   make the loops vectorise) and picked at load time by the CPU. */
+template <int MODE>
+__forceinline__ void key_mode(int pass, int variant, long long lo, long long hi, KEY_ARGS(float)) {
+    if (pass == 0) variant ? key_rows<MODE, 0, 1>(lo, hi, KEY_PASS) : key_rows<MODE, 0, 0>(lo, hi, KEY_PASS);
+    else variant ? key_rows<MODE, 2, 1>(lo, hi, KEY_PASS) : key_rows<MODE, 2, 0>(lo, hi, KEY_PASS);
+}
+
+/* The dispatch, outside the loops. On x86-64 Linux it is also built for AVX-512 and AVX2 (gathers,
+   masks and blends make the loops vectorise) and picked at load time by the CPU. */
 #if defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void run_rows(long long lo, long long hi, KEY_ARGS(float)) {
-    const int pass = (flags & DIVIDE_LEVEL) ? 1 : (flags & COMPUTE_ALPHA) ? 0 : 2;
-    if (pass == 1) { key_rows<0, 1>(lo, hi, KEY_PASS); return; }
-    switch (screen_mode * 3 + pass) {
-        case 0: key_rows<0, 0>(lo, hi, KEY_PASS); break;
-        case 2: key_rows<0, 2>(lo, hi, KEY_PASS); break;
-        case 3: key_rows<1, 0>(lo, hi, KEY_PASS); break;
-        case 5: key_rows<1, 2>(lo, hi, KEY_PASS); break;
-        case 6: key_rows<2, 0>(lo, hi, KEY_PASS); break;
-        default: key_rows<2, 2>(lo, hi, KEY_PASS); break;
-    }
+    if (flags & DIVIDE_LEVEL) { key_rows<0, 1, 0>(lo, hi, KEY_PASS); return; }
+    const int pass = (flags & COMPUTE_ALPHA) ? 0 : 2;
+    const int variant = pass == 0 ? ((flags & AUTO_BALANCE) ? 1 : 0) : ((flags & (HAS_CORE | HAS_GARBAGE)) ? 1 : 0);
+    if (screen_mode == 0) key_mode<0>(pass, variant, lo, hi, KEY_PASS);
+    else if (screen_mode == 1) key_mode<1>(pass, variant, lo, hi, KEY_PASS);
+    else key_mode<2>(pass, variant, lo, hi, KEY_PASS);
 }
 
 extern "C" void changer_key_host(KEY_ARGS(float), int threads) {
@@ -227,9 +282,9 @@ class HostPasses:
     def level(alpha0: torch.Tensor, level: torch.Tensor | None, params: KeyerParams, rows: int) -> torch.Tensor:
         if level is None:
             return divide_level(alpha0, None, params, rows)
-        a = fresh(tuple(alpha0.shape), alpha0)
-        a.copy_(alpha0)
-        launch(kernel_args(a, None, SCREEN_FLAT, _f32(level), None, None, a, None, params, DIVIDE_LEVEL))
+        a0 = _f32(alpha0)
+        a = fresh(tuple(a0.shape), a0)
+        launch(kernel_args(a0, None, SCREEN_FLAT, _f32(level), None, None, a, None, params, DIVIDE_LEVEL))
         return a
 
     @staticmethod

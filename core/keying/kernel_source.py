@@ -68,23 +68,41 @@ __device__ __forceinline__ float smooth01(float x) {
     return x * x * (3.0f - 2.0f * x);
 }
 
-/* Plane k (image n, channel c of C: k = n C + c) of a float cell grid at pixel (y, x), as
-   masks.upsample_rows, from the row taps (row_i[2y], row_i[2y+1], weights row_w[2y], row_w[2y+1])
-   and the column taps. */
-__device__ __forceinline__ float sample(const float* g, long long k, long long gh, long long gw,
-                                        int r0, int r1, float a0, float a1, int c0, int c1, float b0, float b1) {
-    const float* p = g + k * gh * gw;
-    const int w0 = r0 * (int)gw, w1 = r1 * (int)gw;  /* 32-bit offsets: a grid is far below 2^31 cells */
-    const float top = p[w0 + c0] * b0 + p[w0 + c1] * b1;
-    const float bot = p[w1 + c0] * b0 + p[w1 + c1] * b1;
-    return top * a0 + bot * a1;
+/* The bilinear read-back of a cell grid, as masks.upsample_rows: each tapped grid row blended between
+   its columns c0, c1 first, then the two rows r0, r1 (the same products and sums, so the same bits). */
+__device__ __forceinline__ float blend_cols(const float* row, int c0, int c1, float b0, float b1) {
+    return row[c0] * b0 + row[c1] * b1;
+}
+__device__ __forceinline__ float blend_rows(float top, float bot, float a0, float a1) { return top * a0 + bot * a1; }
+
+/* The grid values of one pixel read from its four cells (the CUDA path, one thread a pixel):
+   channel c of ``grid`` (screen estimate or level) and of ``prior`` for image plane k0 + c. The host
+   caches the column blends of the tapped grid rows instead (host_kernel.RowTaps); both give the
+   same value through blend_cols and blend_rows. */
+struct PixelTaps {
+    const float* grid; const float* prior; long long k0, plane; int w0, w1, c0, c1; float a0, a1, b0, b1;
+    __device__ __forceinline__ float at(const float* g, int c) const {
+        const float* p = g + (k0 + c) * plane;
+        return blend_rows(blend_cols(p + w0, c0, c1, b0, b1), blend_cols(p + w1, c0, c1, b0, b1), a0, a1);
+    }
+    __device__ __forceinline__ float grid_at(int c, long long) const { return at(grid, c); }
+    __device__ __forceinline__ float prior_at(int c, long long) const { return at(prior, c); }
+};
+
+/* The taps of pixel (y, x) of image n for grids of C channels an image. */
+__device__ __forceinline__ PixelTaps pixel_taps(long long n, long long y, long long x, int C, const float* grid,
+                                                const float* prior, long long gh, long long gw, const int* row_i,
+                                                const float* row_w, const int* col_i, const float* col_w) {
+    /* 32-bit offsets within a plane: a grid is far below 2^31 cells */
+    return PixelTaps{grid, prior, n * C, gh * gw, row_i[2 * y] * (int)gw, row_i[2 * y + 1] * (int)gw,
+                     col_i[2 * x], col_i[2 * x + 1], row_w[2 * y], row_w[2 * y + 1], col_w[2 * x], col_w[2 * x + 1]};
 }
 
 /* The plate and the screen behind pixel (y, x) of image n (MODE 0 flat, 1 given, 2 estimated grid
-   with the own-value rule of clean_plate.ScreenGrid.rows). */
-template <typename T, int MODE>
-__device__ __forceinline__ void plate_and_screen(long long n, long long y, long long x, float* P, float* S,
-                                                 KEY_ARGS(T)) {
+   with the own-value rule of clean_plate.ScreenGrid.rows, read through the taps G). */
+template <typename T, int MODE, class Taps>
+__device__ __forceinline__ void plate_and_screen(long long n, long long y, long long x, const Taps& taps, float* P,
+                                                 float* S, KEY_ARGS(T)) {
     const long long hw = h * w, i = y * w + x, base = n * 3 * hw + i;
     for (int c = 0; c < 3; ++c) P[c] = ld(plate, base + c * hw);
     if (MODE == 0) {
@@ -92,12 +110,10 @@ __device__ __forceinline__ void plate_and_screen(long long n, long long y, long 
     } else if (MODE == 1) {
         for (int c = 0; c < 3; ++c) S[c] = ld(screen, n * sn + c * sc + i);
     } else {
-        const int r0 = row_i[2 * y], r1 = row_i[2 * y + 1], c0 = col_i[2 * x], c1 = col_i[2 * x + 1];
-        const float a0 = row_w[2 * y], a1 = row_w[2 * y + 1], b0 = col_w[2 * x], b1 = col_w[2 * x + 1];
         /* screen itself within the noise: S = P, as a blend (exact: P - S is exact this close) */
         float m = 1.0f;
         for (int c = 0; c < 3; ++c) {
-            S[c] = sample(grid, n * 3 + c, gh, gw, r0, r1, a0, a1, c0, c1, b0, b1);
+            S[c] = taps.grid_at(c, x);
             m = kmin(m, kabs(P[c] - S[c]) <= noise_sigmas * sigma[n * 3 + c] ? 1.0f : 0.0f);
         }
         for (int c = 0; c < 3; ++c) S[c] = S[c] + m * (P[c] - S[c]);
@@ -105,19 +121,16 @@ __device__ __forceinline__ void plate_and_screen(long long n, long long y, long 
 }
 
 /* Pass A, the twin of pixel.screen_matte: alpha_0. Red is always channel a; green and blue swap
-   the key and the third channel (kc = 1 or 2). */
-template <typename T, int MODE>
-__device__ __forceinline__ void key_alpha(long long n, long long y, long long x, KEY_ARGS(T)) {
+   the key and the third channel (kc = 1 or 2). AUTO: the balance mode (1 auto, 0 fixed). */
+template <typename T, int MODE, int AUTO, class Taps>
+__device__ __forceinline__ void key_alpha(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     float P[3], S[3];
-    plate_and_screen<T, MODE>(n, y, x, P, S, KEY_PASS);
+    plate_and_screen<T, MODE>(n, y, x, taps, P, S, KEY_PASS);
     const float g = kc == 1 ? 1.0f : 0.0f;
     const float Pk = g * P[1] + (1.0f - g) * P[2], Pb = g * P[2] + (1.0f - g) * P[1];
     const float Sk = g * S[1] + (1.0f - g) * S[2], Sb = g * S[2] + (1.0f - g) * S[1];
-    const float ra = (Pk - P[0]) / kmax(Sk - S[0], min_ds);
-    const float rb = (Pk - Pb) / kmax(Sk - Sb, min_ds);
-    const float rf = (Pk - wa * P[0] - wb * Pb) / kmax(Sk - wa * S[0] - wb * Sb, min_ds);
-    const float auto_w = (flags & AUTO_BALANCE) ? 1.0f : 0.0f;  /* a blend, not a branch: exact for 0/1 */
-    const float ratio = auto_w * kmin(ra, rb) + (1.0f - auto_w) * rf;
+    const float ratio = AUTO ? kmin((Pk - P[0]) / kmax(Sk - S[0], min_ds), (Pk - Pb) / kmax(Sk - Sb, min_ds))
+                             : (Pk - wa * P[0] - wb * Pb) / kmax(Sk - wa * S[0] - wb * Sb, min_ds);
     float a = 1.0f - gain * ratio;
     float bright = -3.0e38f, dark = -3.0e38f;
     for (int c = 0; c < 3; ++c) {
@@ -128,36 +141,34 @@ __device__ __forceinline__ void key_alpha(long long n, long long y, long long x,
     st(alpha, n * h * w + y * w + x, kmin(kmax(kmax(kmax(a, bright), dark), 0.0f), 1.0f));
 }
 
-/* The matte stage's first step (neighbourhood.divide_level): auto clip white (grid: (N,1,h,w)), clip. */
-template <typename T>
-__device__ __forceinline__ void key_level(long long n, long long y, long long x, KEY_ARGS(T)) {
+/* The matte stage's first step (neighbourhood.divide_level): alpha_0 (passed as ``plate``, one
+   channel) divided by the auto clip white (``grid``: (N,1,h,w)), clipped, into ``alpha``. */
+template <typename T, class Taps>
+__device__ __forceinline__ void key_level(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     const long long p = n * h * w + y * w + x;
-    const float level = sample(grid, n, gh, gw, row_i[2 * y], row_i[2 * y + 1], row_w[2 * y], row_w[2 * y + 1],
-                               col_i[2 * x], col_i[2 * x + 1], col_w[2 * x], col_w[2 * x + 1]);
-    st(alpha, p, kmin(kmax((ld(alpha, p) / level - clip_black) / clip_span, 0.0f), 1.0f));
+    st(alpha, p, kmin(kmax((ld(plate, p) / taps.grid_at(0, x) - clip_black) / clip_span, 0.0f), 1.0f));
 }
 
-/* Pass B, the twin of pixel.finish: mattes, foreground with its prior, despill, outputs. */
-template <typename T, int MODE>
-__device__ __forceinline__ void key_outputs(long long n, long long y, long long x, KEY_ARGS(T)) {
+/* Pass B, the twin of pixel.finish: mattes, foreground with its prior, despill, outputs. MATTES:
+   a core or garbage matte is given (else alpha is left as it is). */
+template <typename T, int MODE, int MATTES, class Taps>
+__device__ __forceinline__ void key_outputs(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     const long long hw = h * w, i = y * w + x, p = n * hw + i, base = n * 3 * hw + i;
     float P[3], S[3];
-    plate_and_screen<T, MODE>(n, y, x, P, S, KEY_PASS);
-    const int r0 = row_i[2 * y], r1 = row_i[2 * y + 1], c0 = col_i[2 * x], c1 = col_i[2 * x + 1];
-    const float a0 = row_w[2 * y], a1 = row_w[2 * y + 1], b0 = col_w[2 * x], b1 = col_w[2 * x + 1];
-    /* absent mattes are passed as alpha itself with the blend weight 0 */
-    const float use_core = (flags & HAS_CORE) ? 1.0f : 0.0f, use_garbage = (flags & HAS_GARBAGE) ? 1.0f : 0.0f;
+    plate_and_screen<T, MODE>(n, y, x, taps, P, S, KEY_PASS);
     float a = ld(alpha, p);
-    a = kmax(a, use_core * ld(core, n * cn + i));
-    a = a * (1.0f - use_garbage * ld(garbage, n * gn + i));
+    if (MATTES) {
+        /* an absent matte is passed as alpha itself with the blend weight 0 */
+        const float use_core = (flags & HAS_CORE) ? 1.0f : 0.0f, use_garbage = (flags & HAS_GARBAGE) ? 1.0f : 0.0f;
+        a = kmax(a, use_core * ld(core, n * cn + i));
+        a = a * (1.0f - use_garbage * ld(garbage, n * gn + i));
+        st(alpha, p, a);
+    }
     /* F = (a (P - (1 - a) S) + lam E) / (a^2 + lam), lam = fg_prior (1 - a) */
     const float lam = fg_prior * (1.0f - a);
     const float den = a * a + lam;
     float F[3];
-    for (int c = 0; c < 3; ++c) {
-        const float e = sample(prior, n * 3 + c, gh, gw, r0, r1, a0, a1, c0, c1, b0, b1);
-        F[c] = (a * (P[c] - (1.0f - a) * S[c]) + lam * e) / den;
-    }
+    for (int c = 0; c < 3; ++c) F[c] = (a * (P[c] - (1.0f - a) * S[c]) + lam * taps.prior_at(c, x)) / den;
     const float g = kc == 1 ? 1.0f : 0.0f;
     const float Fk = g * F[1] + (1.0f - g) * F[2], Fb = g * F[2] + (1.0f - g) * F[1];
     const float Sk = g * S[1] + (1.0f - g) * S[2], Sb = g * S[2] + (1.0f - g) * S[1];
@@ -172,7 +183,6 @@ __device__ __forceinline__ void key_outputs(long long n, long long y, long long 
     const float removed = (1.0f - along) * excess * strength, scaled = along * share * strength;
     const float key_w[3] = {0.0f, g, 1.0f - g};
     const float G[3] = {g0, g1, g2};
-    st(alpha, p, a);
     for (int c = 0; c < 3; ++c) {
         const float f = kmax(F[c] - scaled * S[c] - removed * key_w[c] + grey * removed * luma, 0.0f);
         st(fg, base + c * hw, f);
@@ -183,12 +193,15 @@ __device__ __forceinline__ void key_outputs(long long n, long long y, long long 
     }
 }
 
-/* One pixel of the pass ``flags`` asks for. */
+/* One pixel of the pass ``flags`` asks for, its grids read from its own four cells. */
 template <typename T, int MODE>
 __device__ __forceinline__ void key_pixel(long long n, long long y, long long x, KEY_ARGS(T)) {
-    if (flags & DIVIDE_LEVEL) key_level<T>(n, y, x, KEY_PASS);
-    else if (flags & COMPUTE_ALPHA) key_alpha<T, MODE>(n, y, x, KEY_PASS);
-    else key_outputs<T, MODE>(n, y, x, KEY_PASS);
+    const int level = (flags & DIVIDE_LEVEL) ? 1 : 0;
+    const PixelTaps taps = pixel_taps(n, y, x, level ? 1 : 3, grid, prior, gh, gw, row_i, row_w, col_i, col_w);
+    if (level) key_level<T>(n, y, x, taps, KEY_PASS);
+    else if ((flags & COMPUTE_ALPHA) && (flags & AUTO_BALANCE)) key_alpha<T, MODE, 1>(n, y, x, taps, KEY_PASS);
+    else if (flags & COMPUTE_ALPHA) key_alpha<T, MODE, 0>(n, y, x, taps, KEY_PASS);
+    else key_outputs<T, MODE, 1>(n, y, x, taps, KEY_PASS);
 }
 """
 
