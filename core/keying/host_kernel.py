@@ -145,6 +145,18 @@ extern "C" void changer_key_host(KEY_ARGS(float), int threads) {
     run_rows(0, chunk < n_rows ? chunk : n_rows, KEY_PASS);
     for (auto& th : pool) th.join();
 }
+
+/* Every pixel through key_pixel, the CUDA kernel's path (PixelTaps: each grid value from its own
+   four cells), on one thread: the tests check that it gives the bits of the row loops above, so
+   the CUDA twin's maths is checked on machines without a GPU. */
+extern "C" void changer_key_pixels(KEY_ARGS(float)) {
+    for (long long p = 0; p < n_pix; ++p) {
+        const long long n = p / (h * w), y = (p % (h * w)) / w, x = p % w;
+        if (screen_mode == 0) key_pixel<float, 0>(n, y, x, KEY_PASS);
+        else if (screen_mode == 1) key_pixel<float, 1>(n, y, x, KEY_PASS);
+        else key_pixel<float, 2>(n, y, x, KEY_PASS);
+    }
+}
 """)
 #: No FMA contraction: the loop rounds like the torch ops it twins, the same with and without AVX2.
 FLAGS = ("-O3", "-std=c++14", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp-simd", "-fPIC", "-shared",
@@ -165,7 +177,7 @@ def _cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _library() -> tuple[Any, str]:
-    """(the compiled function or None, why not / where from)."""
+    """(the compiled library or None, why not / where from)."""
     compiler = _compiler()
     if compiler is None:
         return None, "no C++ compiler found (set $CXX)"
@@ -185,19 +197,20 @@ def _library() -> tuple[Any, str]:
                     return None, f"{compiler} failed: {proc.stderr.strip()[-500:]}"
                 os.replace(out, lib)  # atomic: concurrent workers compile the same file
             log.info("compiled the keyer's host kernel: %s", lib)
-        fn = ctypes.CDLL(str(lib)).changer_key_host
-        fn.restype = None
-        return fn, f"{compiler} -> {lib}"
+        library = ctypes.CDLL(str(lib))
+        for fn in (library.changer_key_host, library.changer_key_pixels):
+            fn.restype = None
+        return library, f"{compiler} -> {lib}"
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"cannot build the host kernel: {exc}"
 
 
 def status() -> tuple[bool, str]:
     """(usable, what / why not): the host kernel compiles and loads on this machine."""
-    fn, why = _library()
-    if fn is None:
+    library, why = _library()
+    if library is None:
         log.warning("keyer host kernel unavailable (%s); keying in torch", why)
-    return fn is not None, why
+    return library is not None, why
 
 
 def _c_args(args: list[Any]) -> list[Any]:
@@ -214,12 +227,16 @@ def _c_args(args: list[Any]) -> list[Any]:
     return out
 
 
-def launch(args: list[Any], threads: int | None = None) -> None:
-    """Run the kernel over every pixel with ``args`` from :func:`.kernel_source.kernel_args`."""
-    fn, why = _library()
-    if fn is None:
+def launch(args: list[Any], threads: int | None = None, pixelwise: bool = False) -> None:
+    """Run the kernel over every pixel with ``args`` from :func:`.kernel_source.kernel_args`;
+    ``pixelwise``: through the CUDA kernel's per-pixel path, on one thread (for the tests)."""
+    library, why = _library()
+    if library is None:
         raise RuntimeError(f"the keyer's host kernel is not available: {why}")
-    fn(*_c_args(args), ctypes.c_int(threads or torch.get_num_threads()))
+    if pixelwise:
+        library.changer_key_pixels(*_c_args(args))
+    else:
+        library.changer_key_host(*_c_args(args), ctypes.c_int(threads or torch.get_num_threads()))
 
 
 _MADV_HUGEPAGE = 14
