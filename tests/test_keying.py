@@ -392,7 +392,8 @@ def test_the_host_kernel_and_numpy_twin_compute_the_torch_maths() -> None:
                    KeyerParams(despill_mode="luminance", despill_bias=(0.8, 0.6, 0.5), screen_gain=1.2)):
         per_pixel = bench.PerPixel(plate, params)
         ref = per_pixel.run(TorchPasses)
-        outs = [("numpy", [torch.from_numpy(x) for x in per_pixel.numpy()])]
+        alpha, fg, screen = per_pixel.numpy()
+        outs = [("numpy", [torch.from_numpy(x) for x in (alpha, fg, *bench.numpy_derived(alpha, fg), screen)])]
         if host_kernel.status()[0]:
             host = per_pixel.run(host_kernel.HostPasses)
             outs.append(("host", [host.alpha, host.fg, host.fg_premult, host.green, host.screen]))

@@ -35,7 +35,6 @@ from .kernel_source import (
     SCREEN_GIVEN,
     SCREEN_GRID,
     WRITE_OUTPUTS,
-    WRITE_SCREEN,
     kernel_args,
 )
 from .neighbourhood import divide_level
@@ -258,7 +257,7 @@ def _madvise() -> Any:
 
 def fresh(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
     """An empty float32 CPU tensor for an output, its pages advised huge before the kernel first
-    touches them: faulting in a 1080p frame's four fresh outputs then costs ~5 ms instead of ~30
+    touches them: faulting in four fresh 3-channel 1080p planes then cost ~5 ms instead of ~30
     (transparent huge pages in madvise mode; advice only, ignored where unsupported)."""
     out = torch.empty(shape, dtype=torch.float32, device=like.device)
     madvise = _madvise()
@@ -307,18 +306,13 @@ class HostPasses:
     @staticmethod
     def finish(plate: torch.Tensor, source: Any, alpha: torch.Tensor, params: KeyerParams, rows: int,
                core: torch.Tensor | None, garbage: torch.Tensor | None, prior: torch.Tensor) -> Any:
-        from .keyer import KeyResult  # noqa: PLC0415  (keyer imports this module lazily)
+        from .keyer import KeyResult, screen_of  # noqa: PLC0415  (keyer imports this module lazily)
 
         p = _f32(plate)
-        n, _, h, w = p.shape
+        n = p.shape[0]
         screen, mode, grid, sigma = screen_args(source, n)
         a = _f32(alpha)
-        outs = tuple(fresh(tuple(p.shape), p) for _ in range(3))
-        screen_out = fresh(tuple(p.shape), p) if source.flat is None else a
-        flags = WRITE_OUTPUTS | (WRITE_SCREEN if source.flat is None else 0)
+        fg = fresh(tuple(p.shape), p)
         mattes = [None if m is None else _f32(m.expand(n, -1, -1, -1)) for m in (core, garbage)]
-        launch(kernel_args(p, screen, mode, grid, sigma, _f32(prior), a, (*outs, screen_out), params, flags,
-                           *mattes))
-        dtype = plate.dtype
-        screen_result = source.flat if source.flat is not None else screen_out
-        return KeyResult(*(t.to(dtype) for t in (a, *outs, screen_result)))
+        launch(kernel_args(p, screen, mode, grid, sigma, _f32(prior), a, fg, params, WRITE_OUTPUTS, *mattes))
+        return KeyResult(a.to(plate.dtype), fg.to(plate.dtype), screen_of(plate, source, rows))

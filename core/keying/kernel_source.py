@@ -4,10 +4,12 @@ Twin of :func:`.pixel.screen_matte` (pass A) and :func:`.pixel.finish` (pass B) 
 :class:`.keyer.ScreenSource` (flat, given per pixel, or the estimated grid with the own-value rule
 of :meth:`.clean_plate.ScreenGrid.rows`) and the bilinear read-back of the cell grids
 (:func:`changer.core.masks.upsample_rows`). One thread per pixel reads the plate once and writes
-its outputs once, in float32 registers. The body is plain C++ (``__device__`` and
-``__forceinline__`` are defined away on the host); :mod:`.cuda_kernel` wraps it in ``__global__``
-entries, :mod:`.host_kernel` in an OpenMP loop. :func:`kernel_args` builds the argument list both
-launch with.
+its outputs once, in float32 registers: alpha_0 (pass A), alpha (the level step) and the despilled
+fg (pass B); what follows from those (premultiplied fg, ``I_T^green``, the per-pixel screen) is
+derived only when asked for (:class:`.keyer.KeyResult`), so a frame writes 5 planes, not 14. The
+body is plain C++ (``__device__`` and ``__forceinline__`` are defined away on the host);
+:mod:`.cuda_kernel` wraps it in ``__global__`` entries, :mod:`.host_kernel` in an OpenMP loop.
+:func:`kernel_args` builds the argument list both launch with.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import torch
 from .. import masks
 from .cells import grid_size
 from .clean_plate import NOISE_SIGMAS
-from .params import CANONICAL_GREEN, KeyerParams, despill_bias_factor, key_channels
+from .params import KeyerParams, despill_bias_factor, key_channels
 from .pixel import DARK_BOUND_SHARE, FG_PRIOR, LUMA, MIN_HEADROOM, MIN_SCREEN_DIFF, SOLID_FROM, SOLID_TO
 
-COMPUTE_ALPHA, WRITE_OUTPUTS, HAS_CORE, HAS_GARBAGE, AUTO_BALANCE, WRITE_SCREEN, DIVIDE_LEVEL = 1, 2, 4, 8, 16, 32, 64
+COMPUTE_ALPHA, WRITE_OUTPUTS, HAS_CORE, HAS_GARBAGE, AUTO_BALANCE, DIVIDE_LEVEL = 1, 2, 4, 8, 16, 64
 SCREEN_FLAT, SCREEN_GIVEN, SCREEN_GRID = 0, 1, 2
 DESPILL_SCREEN, DESPILL_LIMIT, DESPILL_LUMINANCE = 0, 1, 2
 _DESPILL_MODES = {"screen": DESPILL_SCREEN, "limit": DESPILL_LIMIT, "luminance": DESPILL_LUMINANCE}
@@ -34,7 +36,6 @@ KERNEL_BODY = r"""
 #define HAS_CORE 4
 #define HAS_GARBAGE 8
 #define AUTO_BALANCE 16
-#define WRITE_SCREEN 32
 #define DIVIDE_LEVEL 64
 
 #define KEY_ARGS(T) \
@@ -42,16 +43,16 @@ KERNEL_BODY = r"""
     const float* grid, const float* sigma, const float* prior, long long gh, long long gw, \
     const int* row_i, const float* row_w, const int* col_i, const float* col_w, \
     T* alpha, const T* core, long long cn, const T* garbage, long long gn, \
-    T* fg, T* premult, T* green, T* screen_out, \
+    T* fg, \
     int kc, int ca, int cb, float wa, float wb, float gain, float min_ds, float min_headroom, \
     float dark_share, float noise_sigmas, float despill, float bias, float protect, int despill_mode, \
-    float luma, float fg_prior, float solid_from, float solid_to, float g0, float g1, float g2, \
+    float luma, float fg_prior, float solid_from, float solid_to, \
     float clip_black, float clip_span, int flags, long long h, long long w, long long n_pix
 #define KEY_PASS \
     plate, screen, sn, sc, screen_mode, grid, sigma, prior, gh, gw, row_i, row_w, col_i, col_w, \
-    alpha, core, cn, garbage, gn, fg, premult, green, screen_out, kc, ca, cb, wa, wb, gain, min_ds, \
-    min_headroom, dark_share, noise_sigmas, despill, bias, protect, despill_mode, luma, fg_prior, \
-    solid_from, solid_to, g0, g1, g2, clip_black, clip_span, flags, h, w, n_pix
+    alpha, core, cn, garbage, gn, fg, kc, ca, cb, wa, wb, gain, min_ds, min_headroom, dark_share, \
+    noise_sigmas, despill, bias, protect, despill_mode, luma, fg_prior, solid_from, solid_to, clip_black, \
+    clip_span, flags, h, w, n_pix
 
 /* The passes are straight-line code: uniform choices (balance and despill mode, protect, mattes)
    are blends with 0/1 weights and the key channel is picked by a weight, so the host compiler
@@ -149,8 +150,10 @@ __device__ __forceinline__ void key_level(long long n, long long y, long long x,
     st(alpha, p, kmin(kmax((ld(plate, p) / taps.grid_at(0, x) - clip_black) / clip_span, 0.0f), 1.0f));
 }
 
-/* Pass B, the twin of pixel.finish: mattes, foreground with its prior, despill, outputs. MATTES:
-   a core or garbage matte is given (else alpha is left as it is). */
+/* Pass B, the twin of pixel.finish: mattes, foreground with its prior, despill. It writes fg (and
+   alpha where a matte changed it) only: the premultiplied fg, I_T^green and the per-pixel screen
+   are derived from these on demand (keyer.KeyResult). MATTES: a core or garbage matte is given
+   (else alpha is left as it is). */
 template <typename T, int MODE, int MATTES, class Taps>
 __device__ __forceinline__ void key_outputs(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     const long long hw = h * w, i = y * w + x, p = n * hw + i, base = n * 3 * hw + i;
@@ -182,15 +185,8 @@ __device__ __forceinline__ void key_outputs(long long n, long long y, long long 
     const float along = despill_mode == 0 ? 1.0f : 0.0f, grey = despill_mode == 2 ? 1.0f : 0.0f;
     const float removed = (1.0f - along) * excess * strength, scaled = along * share * strength;
     const float key_w[3] = {0.0f, g, 1.0f - g};
-    const float G[3] = {g0, g1, g2};
-    for (int c = 0; c < 3; ++c) {
-        const float f = kmax(F[c] - scaled * S[c] - removed * key_w[c] + grey * removed * luma, 0.0f);
-        st(fg, base + c * hw, f);
-        st(premult, base + c * hw, f * a);
-        /* torch.lerp(G, f, a) */
-        st(green, base + c * hw, a < 0.5f ? G[c] + a * (f - G[c]) : f - (f - G[c]) * (1.0f - a));
-        if (MODE != 0) st(screen_out, base + c * hw, S[c]);
-    }
+    for (int c = 0; c < 3; ++c)
+        st(fg, base + c * hw, kmax(F[c] - scaled * S[c] - removed * key_w[c] + grey * removed * luma, 0.0f));
 }
 
 /* One pixel of the pass ``flags`` asks for, its grids read from its own four cells. */
@@ -220,16 +216,16 @@ def grid_taps(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 def kernel_args(plate: torch.Tensor, screen: torch.Tensor | None, screen_mode: int, grid: torch.Tensor | None,
                 sigma: torch.Tensor | None, prior: torch.Tensor | None, alpha: torch.Tensor,
-                outputs: tuple[torch.Tensor, ...] | None, params: KeyerParams, flags: int,
+                fg: torch.Tensor | None, params: KeyerParams, flags: int,
                 core: torch.Tensor | None = None, garbage: torch.Tensor | None = None) -> list[Any]:
     """The kernel's arguments in order: tensors as they are, scalars as numpy scalars of the C type.
 
     The grid taps are computed here (:func:`grid_taps`, small). With ``DIVIDE_LEVEL``, ``grid`` is
-    the level grid (N,1,h,w) and ``alpha`` is divided by it and clipped in place. ``plate`` and the
-    outputs are contiguous (N,3,H,W)/(N,1,H,W); ``screen`` (flat (N,3,1,1) or given
+    the level grid (N,1,h,w) and ``alpha`` is divided by it and clipped in place. ``plate``, ``alpha``
+    and ``fg`` (pass B's only output) are contiguous (N,3,H,W)/(N,1,H,W)/(N,3,H,W); ``screen`` (flat (N,3,1,1) or given
     (N,3,H,W) with contiguous rows, batch stride 0 when broadcast) is in the plate's dtype; ``grid``
     and ``prior`` are contiguous float32 (N,3,h,w) cell grids, ``sigma`` float32 (N,3). Unused
-    pointers are passed as ``alpha`` (never read). ``outputs`` is (fg, premult, green, screen_out).
+    pointers are passed as ``alpha`` (never read).
     """
     n, _, h, w = plate.shape
     k, a, b = key_channels(params.screen_type)
@@ -237,7 +233,6 @@ def kernel_args(plate: torch.Tensor, screen: torch.Tensor | None, screen_mode: i
     flags |= (HAS_CORE if core is not None else 0) | (HAS_GARBAGE if garbage is not None else 0)
     flags |= AUTO_BALANCE if params.balance_mode == "auto" else 0
     gh, gw = grid_size(h, w)
-    fg, premult, green, screen_out = outputs if outputs is not None else (alpha,) * 4
     i64, i32, f32 = np.int64, np.int32, np.float32
     return [
         plate, alpha if screen is None else screen,
@@ -246,10 +241,10 @@ def kernel_args(plate: torch.Tensor, screen: torch.Tensor | None, screen_mode: i
         alpha if prior is None else prior, i64(gh), i64(gw), *grid_taps(h, w, plate.device),
         alpha, alpha if core is None else core, i64(h * w if core is None else core.stride(0)),
         alpha if garbage is None else garbage, i64(h * w if garbage is None else garbage.stride(0)),
-        fg, premult, green, screen_out,
+        alpha if fg is None else fg,
         i32(k), i32(a), i32(b), f32(wa), f32(wb), f32(params.screen_gain), f32(MIN_SCREEN_DIFF),
         f32(MIN_HEADROOM), f32(DARK_BOUND_SHARE), f32(NOISE_SIGMAS), f32(params.despill),
         f32(despill_bias_factor(params)), f32(params.despill_protect), i32(_DESPILL_MODES[params.despill_mode]),
-        f32(LUMA[k]), f32(FG_PRIOR), f32(SOLID_FROM), f32(SOLID_TO), *(f32(g) for g in CANONICAL_GREEN),
+        f32(LUMA[k]), f32(FG_PRIOR), f32(SOLID_FROM), f32(SOLID_TO),
         f32(params.clip_black), f32(params.clip_white - params.clip_black), i32(flags), i64(h), i64(w), i64(n * h * w),
     ]
