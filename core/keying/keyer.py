@@ -18,7 +18,8 @@ screen hue (:mod:`.pixel`, where the maths is written out).
 
 Stages, for a frame of N images: cell grid of the plate; the screen estimate, once per frame on the
 grid; pass A per pixel (``alpha_0``); the matte's cell grid; auto clip white and the foreground
-prior on the grid; the matte stage (band by band); pass B per pixel (foreground, despill, outputs).
+prior on the grid; the matte stage (band by band); pass B per pixel (foreground, despill). The
+premultiplied foreground, ``I_T^green`` and a per-pixel screen are derived when read (:class:`KeyResult`).
 Per-pixel passes run as one fused kernel each where one is available -- CUDA with CuPy
 (:mod:`.cuda_kernel`), or the CPU with a C++ compiler (:mod:`.host_kernel`) -- and in torch
 otherwise; all three compute the same maths (the tests compare them). Frames are keyed in
@@ -66,9 +67,11 @@ class KeyResult:
     ``screen`` follow from them and are computed on first access, then kept. Writing all of them
     every frame was most of the per-pixel passes' memory traffic (14 planes instead of 5), and the
     full-frame key of a render reads none of them (it premultiplies in the working space; only the
-    network-resolution key of the prepare stage reads ``green``). Each derived tensor is new, never
-    a buffer shared with another frame. Until ``screen`` is read an estimated screen holds on to
-    the plate and the cell grid it is read back from.
+    network-resolution key of the prepare stage reads ``green``). They are derived from ``alpha``
+    and ``fg`` as those are when first read (so do not change those in place before). Each derived
+    tensor is new, never a buffer shared with another frame (a given clean plate is returned as
+    ``screen`` itself). Until ``screen`` is read an estimated screen holds on to the plate and the
+    cell grid it is read back from.
     """
 
     def __init__(self, alpha: torch.Tensor, fg: torch.Tensor, screen: torch.Tensor | Callable[[], torch.Tensor],
