@@ -3,15 +3,22 @@ a NumPy implementation of the same per-pixel maths and a plain copy of the frame
 
 * **per-pixel part**: the three per-pixel steps of :func:`changer.core.keying.key` -- pass A
   (``alpha_0`` against the estimated screen), the auto clip white with clip, pass B (foreground,
-  despill, outputs) -- given the per-frame cell grids, with the backend the keyer picks on this
-  machine (the fused host kernel when a C++ compiler is there), and in eager torch;
-* **NumPy**: :func:`numpy_passes`, the same three steps written plainly in NumPy (the tests check
-  that it agrees with torch), single-threaded as NumPy is;
+  despill) -- given the per-frame cell grids, with the backend the keyer picks on this machine (the
+  fused host kernel when a C++ compiler is there), and in eager torch. They write what every key
+  needs: ``alpha_0`` (the ``detail`` output), alpha and the despilled fg;
+* **+ derived**: the per-pixel part, then every derived output of the
+  :class:`~changer.core.keying.KeyResult` read once (premultiplied fg, ``I_T^green``, the per-pixel
+  screen), as a consumer that reads them all pays. A render's full-frame key reads none of them
+  (it premultiplies in the working space, and keys against the cached clean plate, which
+  ``screen`` returns as it is); its prepare stage reads ``green`` of its own key at the network's
+  resolution, not the frame's;
+* **NumPy**: :func:`numpy_passes`, the per-pixel part written plainly in NumPy (the tests check
+  that it and :func:`numpy_derived` agree with torch), single-threaded as NumPy is;
 * **copy**: ``torch`` copy of the plate into an existing tensor, the machine's practical memory
   bandwidth for this size; **clone**: the same into a fresh tensor (page faults included, as for the
   keyer's fresh outputs);
 * **full key**: ``key(plate)`` with the default params (screen pick and estimate, levels, prior,
-  matte stage, both passes).
+  matte stage, both passes), its derived outputs not read (as in a render).
 
 Each row is measured in interleaved rounds (one call of each per round, median of the rounds), so
 load from other processes falls on all columns alike; the load average is printed with the table.
@@ -75,9 +82,10 @@ def _smooth(x: np.ndarray) -> np.ndarray:
 
 def numpy_passes(plate: np.ndarray, grid: np.ndarray, sigma: np.ndarray, level: np.ndarray, prior: np.ndarray,
                  params: KeyerParams) -> tuple[np.ndarray, ...]:
-    """The per-pixel maths in plain NumPy: (alpha, fg, premult, green, screen) for an (N,3,H,W)
-    float32 plate, the screen's cell grid and noise sigma (N,3,1,1), the level grid (N,1,h,w) and
-    the prior grid (N,3,h,w). Without auto core, grow/shrink or softness (not per pixel)."""
+    """The per-pixel maths in plain NumPy: (alpha, fg, screen) for an (N,3,H,W) float32 plate, the
+    screen's cell grid and noise sigma (N,3,1,1), the level grid (N,1,h,w) and the prior grid
+    (N,3,h,w); the screen is the one the pixels were keyed against (computed on the way). Without
+    auto core, grow/shrink or softness (not per pixel)."""
     size = plate.shape[-2:]
     k, a, b = key_channels(params.screen_type)
     smooth = upsample(grid, size)
@@ -119,11 +127,14 @@ def numpy_passes(plate: np.ndarray, grid: np.ndarray, sigma: np.ndarray, level: 
             fg[:, k:k + 1] -= excess * strength
             if params.despill_mode == "luminance":
                 fg += excess * strength * LUMA[k]
-    fg = np.maximum(fg, 0.0)
-    green = np.asarray(CANONICAL_GREEN, dtype=plate.dtype).reshape(1, 3, 1, 1)
     f32 = np.float32
-    return (alpha.astype(f32), fg.astype(f32), (fg * alpha).astype(f32),
-            (green + alpha * (fg - green)).astype(f32), s.astype(f32))
+    return alpha.astype(f32, copy=False), np.maximum(fg, 0.0).astype(f32, copy=False), s.astype(f32, copy=False)
+
+
+def numpy_derived(alpha: np.ndarray, fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(premultiplied fg, ``I_T^green``) from :func:`numpy_passes`' alpha and fg."""
+    green = np.asarray(CANONICAL_GREEN, dtype=fg.dtype).reshape(1, 3, 1, 1)
+    return fg * alpha, green + alpha * (fg - green)
 
 
 class PerPixel:
@@ -150,6 +161,11 @@ class PerPixel:
     def numpy(self) -> tuple[np.ndarray, ...]:
         return numpy_passes(*self.np_args, self.params)
 
+    def derived(self, passes: type) -> None:
+        """:meth:`run`, then every derived output read (premultiplied fg, ``I_T^green``, screen)."""
+        result = self.run(passes)
+        _ = result.fg_premult, result.green, result.screen
+
 
 def timed_together(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
     """Median wall ms of each function, measured in interleaved rounds after one warm-up call each."""
@@ -173,7 +189,8 @@ def measure(size: str, threads: int, repeat: int) -> dict[str, float]:
     per_pixel = PerPixel(plate, params)
     kernel = _passes(_pick_backend(plate, "auto"))
     copy_dst = torch.empty_like(plate)
-    fns = {"kernel": lambda: per_pixel.run(kernel), "torch": lambda: per_pixel.run(TorchPasses),
+    fns = {"kernel": lambda: per_pixel.run(kernel), "derived": lambda: per_pixel.derived(kernel),
+           "torch": lambda: per_pixel.run(TorchPasses),
            "numpy": per_pixel.numpy, "copy": lambda: copy_dst.copy_(plate), "clone": plate.clone,
            "full": lambda: key(plate, params)}
     return timed_together(fns, repeat) | {"backend": kernel.__name__}
@@ -188,15 +205,16 @@ def main() -> None:
     print(f"torch {torch.__version__}, numpy {np.__version__}, CPU {torch.backends.cpu.get_cpu_capability()}, "
           f"{os.cpu_count()} cores; load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("| size | threads | per-pixel backend | per-pixel ms | eager torch ms | NumPy ms | NumPy / per-pixel | "
-          "copy ms | per-pixel / copy | clone ms | per-pixel / clone | full default key ms |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "copy ms | per-pixel / copy | clone ms | per-pixel / clone | + derived ms | + derived / copy | "
+          "full default key ms |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         for threads in args.threads:
             r = measure(size, threads, args.repeat)
             print(f"| {size} | {threads} | {r['backend'].replace('Passes', '').lower()} | {r['kernel']:.1f} | "
                   f"{r['torch']:.1f} | {r['numpy']:.1f} | {r['numpy'] / r['kernel']:.1f}x | {r['copy']:.1f} | "
                   f"{r['kernel'] / r['copy']:.1f}x | {r['clone']:.1f} | {r['kernel'] / r['clone']:.1f}x | "
-                  f"{r['full']:.1f} |")
+                  f"{r['derived']:.1f} | {r['derived'] / r['copy']:.1f}x | {r['full']:.1f} |")
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
           f"cell grid {grid_size(*SIZES[args.sizes[0]])}")
     if torch.cuda.is_available():

@@ -6,8 +6,9 @@ imports, keys a small plate once (lazy initialisation is not the key's memory), 
 (256 rows at a time, so building it costs no more than the plate), resets the kernel's high-water
 mark (``/proc/self/clear_refs``) and keys the plate with the default params (auto screen colour,
 auto clean plate, auto core). *Peak extra* is the high-water mark (``VmHWM``) minus the resident
-memory before the key; it includes the key's outputs (alpha, fg, premultiplied fg, ``I_T^green``
-and the per-pixel screen: 13 float32 channels, 4.33 plates), which the caller keeps.
+memory before the key; it includes the key's outputs (alpha, fg and ``alpha_0`` as ``detail``: 5
+float32 channels, 1.67 plates), which the caller keeps. The derived outputs (premultiplied fg,
+``I_T^green``, the per-pixel screen) are computed only when read, and are not read here.
 
 A second table runs one whole frame (``prepare`` -> ``infer`` -> ``composite``, the small network
 freshly initialised, default node params) at the ``--pipeline`` sizes: its peak beyond the frame's
@@ -118,7 +119,7 @@ def measure(size: str, banded: bool, threads: int, params: KeyerParams) -> dict:
     result = key(plate, params, band_rows=rows)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_kb = _peak()
-    outputs = sum(t.numel() * t.element_size() for t in vars(result).values())
+    outputs = sum(t.numel() * t.element_size() for t in (result.alpha, result.fg, result.detail))
     return {"size": size, "rows": rows, "plate_mb": plate.numel() * 4 / MB, "outputs_mb": outputs / MB,
             "extra_mb": (peak_kb - base_kb) * 1024 / MB, "seconds": seconds, "cpu": cpu}
 

@@ -350,6 +350,20 @@ def test_green_output_is_the_foreground_over_the_canonical_green() -> None:
     assert torch.allclose(res.green[bg], canonical.expand_as(plate)[bg])
 
 
+def test_derived_outputs_come_on_first_read_and_are_each_result_s_own() -> None:
+    """The passes write alpha and fg; the premultiplied fg, ``I_T^green`` and the per-pixel screen
+    are computed when first read and kept, and never share memory with another frame's result
+    (caches keep results)."""
+    plate, _, _ = _scene(GREEN)
+    a, b = key(plate), key(plate)
+    assert "fg_premult" not in vars(a) and "green" not in vars(a) and callable(vars(a)["_screen"])
+    assert a.fg_premult is a.fg_premult and a.green is a.green and a.screen is a.screen
+    assert torch.equal(a.fg_premult, a.fg * a.alpha)
+    for name in ("fg_premult", "green", "screen"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+        assert getattr(a, name).data_ptr() != getattr(b, name).data_ptr(), name
+
+
 def test_batched_equals_one_by_one_and_module_agrees() -> None:
     plate = torch.cat([_scene(GREEN, seed=1)[0], _scene((0.2, 0.7, 0.25), seed=2)[0]])
     both = key(plate)
@@ -392,7 +406,8 @@ def test_the_host_kernel_and_numpy_twin_compute_the_torch_maths() -> None:
                    KeyerParams(despill_mode="luminance", despill_bias=(0.8, 0.6, 0.5), screen_gain=1.2)):
         per_pixel = bench.PerPixel(plate, params)
         ref = per_pixel.run(TorchPasses)
-        outs = [("numpy", [torch.from_numpy(x) for x in per_pixel.numpy()])]
+        alpha, fg, screen = per_pixel.numpy()
+        outs = [("numpy", [torch.from_numpy(x) for x in (alpha, fg, *bench.numpy_derived(alpha, fg), screen)])]
         if host_kernel.status()[0]:
             host = per_pixel.run(host_kernel.HostPasses)
             outs.append(("host", [host.alpha, host.fg, host.fg_premult, host.green, host.screen]))

@@ -19,6 +19,13 @@ from changer.core.keying import KeyerParams, key
 from changer.core.keying import cuda_kernel as ck
 from changer.core.keying import host_kernel as hk
 from changer.core.keying.cells import pool, pool_banded
+from changer.core.keying.kernel_source import (
+    COMPUTE_ALPHA,
+    DIVIDE_LEVEL,
+    SCREEN_FLAT,
+    WRITE_OUTPUTS,
+    kernel_args,
+)
 from changer.core.keying.keyer import TorchPasses, screen_source
 from tolerance import TOLERANCE
 
@@ -97,6 +104,36 @@ def test_host_kernel_threads_do_not_change_a_bit() -> None:
     finally:
         torch.set_num_threads(before)
     assert all(torch.equal(getattr(results[0], n), getattr(results[1], n)) for n in OUTPUTS)
+
+
+@needs_host
+@pytest.mark.parametrize("params", CASES)
+@pytest.mark.parametrize("screen", ["picked", "clean-plate"])
+def test_host_row_loops_give_the_bits_of_the_cuda_pixel_path(params: KeyerParams, screen: str) -> None:
+    """The host's row loops read the cell grids from column-blended grid rows, the CUDA kernel from
+    each pixel's own four cells (its path, run here on the host): the same products, so the same
+    bits, for every pass, with mattes, across images and threads -- the CUDA twin's maths is
+    checked where there is no GPU."""
+    n, h, w = 3, 100, 256  # 76800 pixels: threaded, and a thread's rows cross an image boundary
+    plate, clean, core, garbage = _inputs(params, n=n, h=h, w=w)
+    source = screen_source(plate, *pool_banded(plate, h), params, clean if screen == "clean-plate" else None)
+    screen_t, mode, grid, sigma = hk.screen_args(source, n)
+    prior = pool(plate)
+    level = 0.5 + 0.5 * torch.rand(n, 1, *prior.shape[-2:], generator=torch.Generator().manual_seed(3))
+    core = core.expand(n, -1, -1, -1).contiguous()
+
+    def passes(pixelwise: bool) -> tuple[torch.Tensor, ...]:
+        alpha0, alpha, fg = torch.zeros(n, 1, h, w), torch.zeros(n, 1, h, w), torch.zeros_like(plate)
+        for args in (kernel_args(plate, screen_t, mode, grid, sigma, None, alpha0, None, params, COMPUTE_ALPHA),
+                     kernel_args(alpha0, None, SCREEN_FLAT, level, None, None, alpha, None, params, DIVIDE_LEVEL),
+                     kernel_args(plate, screen_t, mode, grid, sigma, prior, alpha, fg, params, WRITE_OUTPUTS, core,
+                                 garbage)):
+            hk.launch(args, threads=2, pixelwise=pixelwise)
+        return alpha0, alpha, fg
+
+    rows, pixels = passes(False), passes(True)
+    for name, a, b in zip(("alpha0", "alpha", "fg"), rows, pixels, strict=True):
+        assert torch.equal(a, b), f"{name}: {float((a - b).abs().max())}"
 
 
 def test_host_kernel_falls_back_to_torch_without_a_compiler(monkeypatch: pytest.MonkeyPatch) -> None:

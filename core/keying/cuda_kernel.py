@@ -24,7 +24,6 @@ from .kernel_source import (
     SCREEN_GIVEN,
     SCREEN_GRID,
     WRITE_OUTPUTS,
-    WRITE_SCREEN,
     kernel_args,
 )
 from .neighbourhood import divide_level
@@ -124,25 +123,23 @@ class CudaPasses:
     def level(alpha0: torch.Tensor, level: torch.Tensor | None, params: KeyerParams, rows: int) -> torch.Tensor:
         if level is None:
             return divide_level(alpha0, None, params, rows)
-        a = alpha0.float().contiguous().clone()
-        _launch(kernel_args(a, None, SCREEN_FLAT, level.float().contiguous(), None, None, a, None, params,
+        a0 = alpha0.float().contiguous()
+        a = torch.empty_like(a0)
+        _launch(kernel_args(a0, None, SCREEN_FLAT, level.float().contiguous(), None, None, a, None, params,
                             DIVIDE_LEVEL), torch.float32, a.device, a.numel())
         return a
 
     @staticmethod
     def finish(plate: torch.Tensor, source: Any, alpha: torch.Tensor, params: KeyerParams, rows: int,
                core: torch.Tensor | None, garbage: torch.Tensor | None, prior: torch.Tensor) -> Any:
-        from .keyer import KeyResult
+        from .keyer import KeyResult, screen_of
 
         plate = plate.contiguous()
         n, _, h, w = plate.shape
         screen, mode, grid, sigma = _screen(source, plate)
         a = alpha.to(plate.dtype).contiguous()
-        outs = tuple(torch.empty_like(plate) for _ in range(3))
-        screen_out = torch.empty_like(plate) if source.flat is None else a
-        flags = WRITE_OUTPUTS | (WRITE_SCREEN if source.flat is None else 0)
+        fg = torch.empty_like(plate)
         mattes = [None if m is None else _compact(m.to(plate.dtype).expand(n, -1, -1, -1)) for m in (core, garbage)]
-        _launch(kernel_args(plate, screen, mode, grid, sigma, prior.float().contiguous(), a, (*outs, screen_out),
-                            params, flags, *mattes), plate.dtype, plate.device, n * h * w)
-        screen_result = source.flat.to(plate.dtype) if source.flat is not None else screen_out
-        return KeyResult(a, *outs, screen_result)
+        _launch(kernel_args(plate, screen, mode, grid, sigma, prior.float().contiguous(), a, fg, params,
+                            WRITE_OUTPUTS, *mattes), plate.dtype, plate.device, n * h * w)
+        return KeyResult(a, fg, screen_of(plate, source, rows))

@@ -35,7 +35,6 @@ from .kernel_source import (
     SCREEN_GIVEN,
     SCREEN_GRID,
     WRITE_OUTPUTS,
-    WRITE_SCREEN,
     kernel_args,
 )
 from .neighbourhood import divide_level
@@ -45,37 +44,92 @@ log = logging.getLogger(__name__)
 
 SOURCE = ("#include <cmath>\n#include <thread>\n#include <vector>\n"
           "#define __device__\n#define __forceinline__ inline __attribute__((always_inline))\n" + KERNEL_BODY + r"""
+/* The grid values of one row of pixels: the tapped grid rows r0 and r1, each already blended between
+   its columns for every pixel (blend_cols), are blended per pixel (blend_rows) -- the bits of
+   PixelTaps, with contiguous loads instead of sixteen-odd gathers a pixel. Planes of w floats: the
+   grid's channels, then the prior's. */
+struct RowTaps {
+    const float *top, *bot, *prior_top, *prior_bot;
+    long long w;
+    float a0, a1;
+    __forceinline__ float grid_at(int c, long long x) const {
+        return blend_rows(top[c * w + x], bot[c * w + x], a0, a1);
+    }
+    __forceinline__ float prior_at(int c, long long x) const {
+        return blend_rows(prior_top[c * w + x], prior_bot[c * w + x], a0, a1);
+    }
+};
+
+/* The column blends of grid rows, two held at a time: rows of pixels step through the grid rows in
+   order, so each is blended once per image and thread, not once per pixel row. */
+struct RowCache {
+    int grids, priors;  /* channels an image of the grid (screen estimate 3, level 1, none 0) and of the prior */
+    std::vector<float> rows;
+    long long held[2] = {-1, -1};  /* image * gh + grid row held by each slot */
+
+    RowCache(int grids_, int priors_, long long w) : grids(grids_), priors(priors_), rows(2 * (grids_ + priors_) * w) {}
+
+    /* Grid row r of image n, column-blended; ``pin`` (image * gh + row) is the other tap of the same
+       pixel row, already looked up, whose slot is kept (-2: none). */
+    __forceinline__ const float* slot(long long n, int r, long long pin, KEY_ARGS(float)) {
+        const long long want = n * gh + r;
+        if (held[0] == want) return rows.data();
+        if (held[1] == want) return rows.data() + (grids + priors) * w;
+        const int s = held[0] == pin ? 1 : held[1] == pin ? 0 : held[0] < held[1] ? 0 : 1;
+        held[s] = want;
+        float* out = rows.data() + s * (grids + priors) * w;
+        for (int c = 0; c < grids + priors; ++c) {
+            const float* plane = c < grids ? grid + (n * grids + c) * gh * gw
+                                           : prior + (n * priors + c - grids) * gh * gw;
+            const float* src = plane + r * gw;
+            float* dst = out + c * w;
+            _Pragma("omp simd")
+            for (long long x = 0; x < w; ++x) dst[x] = blend_cols(src, col_i[2 * x], col_i[2 * x + 1], col_w[2 * x],
+                                                                 col_w[2 * x + 1]);
+        }
+        return out;
+    }
+};
+
 /* Rows lo..hi of all images stacked, each row one SIMD loop of one pass (PASS 0: alpha, 1: level,
-   2: outputs) and one screen source. */
-template <int MODE, int PASS>
+   2: outputs) and one screen source; VARIANT: AUTO of pass A, MATTES of pass B. */
+template <int MODE, int PASS, int VARIANT>
 __forceinline__ void key_rows(long long lo, long long hi, KEY_ARGS(float)) {
+    RowCache cache(PASS == 1 ? 1 : MODE == 2 ? 3 : 0, PASS == 2 ? 3 : 0, w);
+    const bool tapped = cache.grids + cache.priors > 0;
     for (long long r = lo; r < hi; ++r) {
         const long long n = r / h, y = r - n * h;
+        const float* top = tapped ? cache.slot(n, row_i[2 * y], -2, KEY_PASS) : nullptr;
+        const float* bot = tapped ? cache.slot(n, row_i[2 * y + 1], n * gh + row_i[2 * y], KEY_PASS) : nullptr;
+        const long long skip = cache.grids * w;
+        const RowTaps taps{top, bot, top + skip, bot + skip, w, row_w[2 * y], row_w[2 * y + 1]};
         _Pragma("omp simd")
         for (long long x = 0; x < w; ++x) {
-            if (PASS == 0) key_alpha<float, MODE>(n, y, x, KEY_PASS);
-            else if (PASS == 1) key_level<float>(n, y, x, KEY_PASS);
-            else key_outputs<float, MODE>(n, y, x, KEY_PASS);
+            if (PASS == 0) key_alpha<float, MODE, VARIANT>(n, y, x, taps, KEY_PASS);
+            else if (PASS == 1) key_level<float>(n, y, x, taps, KEY_PASS);
+            else key_outputs<float, MODE, VARIANT>(n, y, x, taps, KEY_PASS);
         }
     }
 }
 
-/* The dispatch, outside the loops. On x86-64 Linux it is also built for AVX2 (gathers and blends
-   make the loops vectorise) and picked at load time by the CPU. */
+template <int MODE>
+__forceinline__ void key_mode(int pass, int variant, long long lo, long long hi, KEY_ARGS(float)) {
+    if (pass == 0) variant ? key_rows<MODE, 0, 1>(lo, hi, KEY_PASS) : key_rows<MODE, 0, 0>(lo, hi, KEY_PASS);
+    else variant ? key_rows<MODE, 2, 1>(lo, hi, KEY_PASS) : key_rows<MODE, 2, 0>(lo, hi, KEY_PASS);
+}
+
+/* The dispatch, outside the loops. On x86-64 Linux it is also built for AVX-512 and AVX2 (gathers,
+   masks and blends make the loops vectorise) and picked at load time by the CPU. */
 #if defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void run_rows(long long lo, long long hi, KEY_ARGS(float)) {
-    const int pass = (flags & DIVIDE_LEVEL) ? 1 : (flags & COMPUTE_ALPHA) ? 0 : 2;
-    if (pass == 1) { key_rows<0, 1>(lo, hi, KEY_PASS); return; }
-    switch (screen_mode * 3 + pass) {
-        case 0: key_rows<0, 0>(lo, hi, KEY_PASS); break;
-        case 2: key_rows<0, 2>(lo, hi, KEY_PASS); break;
-        case 3: key_rows<1, 0>(lo, hi, KEY_PASS); break;
-        case 5: key_rows<1, 2>(lo, hi, KEY_PASS); break;
-        case 6: key_rows<2, 0>(lo, hi, KEY_PASS); break;
-        default: key_rows<2, 2>(lo, hi, KEY_PASS); break;
-    }
+    if (flags & DIVIDE_LEVEL) { key_rows<0, 1, 0>(lo, hi, KEY_PASS); return; }
+    const int pass = (flags & COMPUTE_ALPHA) ? 0 : 2;
+    const int variant = pass == 0 ? ((flags & AUTO_BALANCE) ? 1 : 0) : ((flags & (HAS_CORE | HAS_GARBAGE)) ? 1 : 0);
+    if (screen_mode == 0) key_mode<0>(pass, variant, lo, hi, KEY_PASS);
+    else if (screen_mode == 1) key_mode<1>(pass, variant, lo, hi, KEY_PASS);
+    else key_mode<2>(pass, variant, lo, hi, KEY_PASS);
 }
 
 extern "C" void changer_key_host(KEY_ARGS(float), int threads) {
@@ -89,6 +143,18 @@ extern "C" void changer_key_host(KEY_ARGS(float), int threads) {
     }
     run_rows(0, chunk < n_rows ? chunk : n_rows, KEY_PASS);
     for (auto& th : pool) th.join();
+}
+
+/* Every pixel through key_pixel, the CUDA kernel's path (PixelTaps: each grid value from its own
+   four cells), on one thread: the tests check that it gives the bits of the row loops above, so
+   the CUDA twin's maths is checked on machines without a GPU. */
+extern "C" void changer_key_pixels(KEY_ARGS(float)) {
+    for (long long p = 0; p < n_pix; ++p) {
+        const long long n = p / (h * w), y = (p % (h * w)) / w, x = p % w;
+        if (screen_mode == 0) key_pixel<float, 0>(n, y, x, KEY_PASS);
+        else if (screen_mode == 1) key_pixel<float, 1>(n, y, x, KEY_PASS);
+        else key_pixel<float, 2>(n, y, x, KEY_PASS);
+    }
 }
 """)
 #: No FMA contraction: the loop rounds like the torch ops it twins, the same with and without AVX2.
@@ -110,7 +176,7 @@ def _cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _library() -> tuple[Any, str]:
-    """(the compiled function or None, why not / where from)."""
+    """(the compiled library or None, why not / where from)."""
     compiler = _compiler()
     if compiler is None:
         return None, "no C++ compiler found (set $CXX)"
@@ -130,19 +196,20 @@ def _library() -> tuple[Any, str]:
                     return None, f"{compiler} failed: {proc.stderr.strip()[-500:]}"
                 os.replace(out, lib)  # atomic: concurrent workers compile the same file
             log.info("compiled the keyer's host kernel: %s", lib)
-        fn = ctypes.CDLL(str(lib)).changer_key_host
-        fn.restype = None
-        return fn, f"{compiler} -> {lib}"
+        library = ctypes.CDLL(str(lib))
+        for fn in (library.changer_key_host, library.changer_key_pixels):
+            fn.restype = None
+        return library, f"{compiler} -> {lib}"
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"cannot build the host kernel: {exc}"
 
 
 def status() -> tuple[bool, str]:
     """(usable, what / why not): the host kernel compiles and loads on this machine."""
-    fn, why = _library()
-    if fn is None:
+    library, why = _library()
+    if library is None:
         log.warning("keyer host kernel unavailable (%s); keying in torch", why)
-    return fn is not None, why
+    return library is not None, why
 
 
 def _c_args(args: list[Any]) -> list[Any]:
@@ -159,12 +226,16 @@ def _c_args(args: list[Any]) -> list[Any]:
     return out
 
 
-def launch(args: list[Any], threads: int | None = None) -> None:
-    """Run the kernel over every pixel with ``args`` from :func:`.kernel_source.kernel_args`."""
-    fn, why = _library()
-    if fn is None:
+def launch(args: list[Any], threads: int | None = None, pixelwise: bool = False) -> None:
+    """Run the kernel over every pixel with ``args`` from :func:`.kernel_source.kernel_args`;
+    ``pixelwise``: through the CUDA kernel's per-pixel path, on one thread (for the tests)."""
+    library, why = _library()
+    if library is None:
         raise RuntimeError(f"the keyer's host kernel is not available: {why}")
-    fn(*_c_args(args), ctypes.c_int(threads or torch.get_num_threads()))
+    if pixelwise:
+        library.changer_key_pixels(*_c_args(args))
+    else:
+        library.changer_key_host(*_c_args(args), ctypes.c_int(threads or torch.get_num_threads()))
 
 
 _MADV_HUGEPAGE = 14
@@ -186,7 +257,7 @@ def _madvise() -> Any:
 
 def fresh(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
     """An empty float32 CPU tensor for an output, its pages advised huge before the kernel first
-    touches them: faulting in a 1080p frame's four fresh outputs then costs ~5 ms instead of ~30
+    touches them: faulting in four fresh 3-channel 1080p planes then cost ~5 ms instead of ~30
     (transparent huge pages in madvise mode; advice only, ignored where unsupported)."""
     out = torch.empty(shape, dtype=torch.float32, device=like.device)
     madvise = _madvise()
@@ -227,26 +298,21 @@ class HostPasses:
     def level(alpha0: torch.Tensor, level: torch.Tensor | None, params: KeyerParams, rows: int) -> torch.Tensor:
         if level is None:
             return divide_level(alpha0, None, params, rows)
-        a = fresh(tuple(alpha0.shape), alpha0)
-        a.copy_(alpha0)
-        launch(kernel_args(a, None, SCREEN_FLAT, _f32(level), None, None, a, None, params, DIVIDE_LEVEL))
+        a0 = _f32(alpha0)
+        a = fresh(tuple(a0.shape), a0)
+        launch(kernel_args(a0, None, SCREEN_FLAT, _f32(level), None, None, a, None, params, DIVIDE_LEVEL))
         return a
 
     @staticmethod
     def finish(plate: torch.Tensor, source: Any, alpha: torch.Tensor, params: KeyerParams, rows: int,
                core: torch.Tensor | None, garbage: torch.Tensor | None, prior: torch.Tensor) -> Any:
-        from .keyer import KeyResult  # noqa: PLC0415  (keyer imports this module lazily)
+        from .keyer import KeyResult, screen_of  # noqa: PLC0415  (keyer imports this module lazily)
 
         p = _f32(plate)
-        n, _, h, w = p.shape
+        n = p.shape[0]
         screen, mode, grid, sigma = screen_args(source, n)
         a = _f32(alpha)
-        outs = tuple(fresh(tuple(p.shape), p) for _ in range(3))
-        screen_out = fresh(tuple(p.shape), p) if source.flat is None else a
-        flags = WRITE_OUTPUTS | (WRITE_SCREEN if source.flat is None else 0)
+        fg = fresh(tuple(p.shape), p)
         mattes = [None if m is None else _f32(m.expand(n, -1, -1, -1)) for m in (core, garbage)]
-        launch(kernel_args(p, screen, mode, grid, sigma, _f32(prior), a, (*outs, screen_out), params, flags,
-                           *mattes))
-        dtype = plate.dtype
-        screen_result = source.flat if source.flat is not None else screen_out
-        return KeyResult(*(t.to(dtype) for t in (a, *outs, screen_result)))
+        launch(kernel_args(p, screen, mode, grid, sigma, _f32(prior), a, fg, params, WRITE_OUTPUTS, *mattes))
+        return KeyResult(a.to(plate.dtype), fg.to(plate.dtype), screen_of(plate, source, rows))

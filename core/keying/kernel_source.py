@@ -4,10 +4,12 @@ Twin of :func:`.pixel.screen_matte` (pass A) and :func:`.pixel.finish` (pass B) 
 :class:`.keyer.ScreenSource` (flat, given per pixel, or the estimated grid with the own-value rule
 of :meth:`.clean_plate.ScreenGrid.rows`) and the bilinear read-back of the cell grids
 (:func:`changer.core.masks.upsample_rows`). One thread per pixel reads the plate once and writes
-its outputs once, in float32 registers. The body is plain C++ (``__device__`` and
-``__forceinline__`` are defined away on the host); :mod:`.cuda_kernel` wraps it in ``__global__``
-entries, :mod:`.host_kernel` in an OpenMP loop. :func:`kernel_args` builds the argument list both
-launch with.
+its outputs once, in float32 registers: alpha_0 (pass A), alpha (the level step) and the despilled
+fg (pass B); what follows from those (premultiplied fg, ``I_T^green``, the per-pixel screen) is
+derived only when asked for (:class:`.keyer.KeyResult`), so a frame writes 5 planes, not 14. The
+body is plain C++ (``__device__`` and ``__forceinline__`` are defined away on the host);
+:mod:`.cuda_kernel` wraps it in ``__global__`` entries, :mod:`.host_kernel` in an OpenMP loop.
+:func:`kernel_args` builds the argument list both launch with.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ import torch
 from .. import masks
 from .cells import grid_size
 from .clean_plate import NOISE_SIGMAS
-from .params import CANONICAL_GREEN, KeyerParams, despill_bias_factor, key_channels
+from .params import KeyerParams, despill_bias_factor, key_channels
 from .pixel import DARK_BOUND_SHARE, FG_PRIOR, LUMA, MIN_HEADROOM, MIN_SCREEN_DIFF, SOLID_FROM, SOLID_TO
 
-COMPUTE_ALPHA, WRITE_OUTPUTS, HAS_CORE, HAS_GARBAGE, AUTO_BALANCE, WRITE_SCREEN, DIVIDE_LEVEL = 1, 2, 4, 8, 16, 32, 64
+COMPUTE_ALPHA, WRITE_OUTPUTS, HAS_CORE, HAS_GARBAGE, AUTO_BALANCE, DIVIDE_LEVEL = 1, 2, 4, 8, 16, 64
 SCREEN_FLAT, SCREEN_GIVEN, SCREEN_GRID = 0, 1, 2
 DESPILL_SCREEN, DESPILL_LIMIT, DESPILL_LUMINANCE = 0, 1, 2
 _DESPILL_MODES = {"screen": DESPILL_SCREEN, "limit": DESPILL_LIMIT, "luminance": DESPILL_LUMINANCE}
@@ -34,7 +36,6 @@ KERNEL_BODY = r"""
 #define HAS_CORE 4
 #define HAS_GARBAGE 8
 #define AUTO_BALANCE 16
-#define WRITE_SCREEN 32
 #define DIVIDE_LEVEL 64
 
 #define KEY_ARGS(T) \
@@ -42,16 +43,16 @@ KERNEL_BODY = r"""
     const float* grid, const float* sigma, const float* prior, long long gh, long long gw, \
     const int* row_i, const float* row_w, const int* col_i, const float* col_w, \
     T* alpha, const T* core, long long cn, const T* garbage, long long gn, \
-    T* fg, T* premult, T* green, T* screen_out, \
+    T* fg, \
     int kc, int ca, int cb, float wa, float wb, float gain, float min_ds, float min_headroom, \
     float dark_share, float noise_sigmas, float despill, float bias, float protect, int despill_mode, \
-    float luma, float fg_prior, float solid_from, float solid_to, float g0, float g1, float g2, \
+    float luma, float fg_prior, float solid_from, float solid_to, \
     float clip_black, float clip_span, int flags, long long h, long long w, long long n_pix
 #define KEY_PASS \
     plate, screen, sn, sc, screen_mode, grid, sigma, prior, gh, gw, row_i, row_w, col_i, col_w, \
-    alpha, core, cn, garbage, gn, fg, premult, green, screen_out, kc, ca, cb, wa, wb, gain, min_ds, \
-    min_headroom, dark_share, noise_sigmas, despill, bias, protect, despill_mode, luma, fg_prior, \
-    solid_from, solid_to, g0, g1, g2, clip_black, clip_span, flags, h, w, n_pix
+    alpha, core, cn, garbage, gn, fg, kc, ca, cb, wa, wb, gain, min_ds, min_headroom, dark_share, \
+    noise_sigmas, despill, bias, protect, despill_mode, luma, fg_prior, solid_from, solid_to, clip_black, \
+    clip_span, flags, h, w, n_pix
 
 /* The passes are straight-line code: uniform choices (balance and despill mode, protect, mattes)
    are blends with 0/1 weights and the key channel is picked by a weight, so the host compiler
@@ -68,23 +69,41 @@ __device__ __forceinline__ float smooth01(float x) {
     return x * x * (3.0f - 2.0f * x);
 }
 
-/* Plane k (image n, channel c of C: k = n C + c) of a float cell grid at pixel (y, x), as
-   masks.upsample_rows, from the row taps (row_i[2y], row_i[2y+1], weights row_w[2y], row_w[2y+1])
-   and the column taps. */
-__device__ __forceinline__ float sample(const float* g, long long k, long long gh, long long gw,
-                                        int r0, int r1, float a0, float a1, int c0, int c1, float b0, float b1) {
-    const float* p = g + k * gh * gw;
-    const int w0 = r0 * (int)gw, w1 = r1 * (int)gw;  /* 32-bit offsets: a grid is far below 2^31 cells */
-    const float top = p[w0 + c0] * b0 + p[w0 + c1] * b1;
-    const float bot = p[w1 + c0] * b0 + p[w1 + c1] * b1;
-    return top * a0 + bot * a1;
+/* The bilinear read-back of a cell grid, as masks.upsample_rows: each tapped grid row blended between
+   its columns c0, c1 first, then the two rows r0, r1 (the same products and sums, so the same bits). */
+__device__ __forceinline__ float blend_cols(const float* row, int c0, int c1, float b0, float b1) {
+    return row[c0] * b0 + row[c1] * b1;
+}
+__device__ __forceinline__ float blend_rows(float top, float bot, float a0, float a1) { return top * a0 + bot * a1; }
+
+/* The grid values of one pixel read from its four cells (the CUDA path, one thread a pixel):
+   channel c of ``grid`` (screen estimate or level) and of ``prior`` for image plane k0 + c. The host
+   caches the column blends of the tapped grid rows instead (host_kernel.RowTaps); both give the
+   same value through blend_cols and blend_rows. */
+struct PixelTaps {
+    const float* grid; const float* prior; long long k0, plane; int w0, w1, c0, c1; float a0, a1, b0, b1;
+    __device__ __forceinline__ float at(const float* g, int c) const {
+        const float* p = g + (k0 + c) * plane;
+        return blend_rows(blend_cols(p + w0, c0, c1, b0, b1), blend_cols(p + w1, c0, c1, b0, b1), a0, a1);
+    }
+    __device__ __forceinline__ float grid_at(int c, long long) const { return at(grid, c); }
+    __device__ __forceinline__ float prior_at(int c, long long) const { return at(prior, c); }
+};
+
+/* The taps of pixel (y, x) of image n for grids of C channels an image. */
+__device__ __forceinline__ PixelTaps pixel_taps(long long n, long long y, long long x, int C, const float* grid,
+                                                const float* prior, long long gh, long long gw, const int* row_i,
+                                                const float* row_w, const int* col_i, const float* col_w) {
+    /* 32-bit offsets within a plane: a grid is far below 2^31 cells */
+    return PixelTaps{grid, prior, n * C, gh * gw, row_i[2 * y] * (int)gw, row_i[2 * y + 1] * (int)gw,
+                     col_i[2 * x], col_i[2 * x + 1], row_w[2 * y], row_w[2 * y + 1], col_w[2 * x], col_w[2 * x + 1]};
 }
 
 /* The plate and the screen behind pixel (y, x) of image n (MODE 0 flat, 1 given, 2 estimated grid
-   with the own-value rule of clean_plate.ScreenGrid.rows). */
-template <typename T, int MODE>
-__device__ __forceinline__ void plate_and_screen(long long n, long long y, long long x, float* P, float* S,
-                                                 KEY_ARGS(T)) {
+   with the own-value rule of clean_plate.ScreenGrid.rows, read through the taps G). */
+template <typename T, int MODE, class Taps>
+__device__ __forceinline__ void plate_and_screen(long long n, long long y, long long x, const Taps& taps, float* P,
+                                                 float* S, KEY_ARGS(T)) {
     const long long hw = h * w, i = y * w + x, base = n * 3 * hw + i;
     for (int c = 0; c < 3; ++c) P[c] = ld(plate, base + c * hw);
     if (MODE == 0) {
@@ -92,12 +111,10 @@ __device__ __forceinline__ void plate_and_screen(long long n, long long y, long 
     } else if (MODE == 1) {
         for (int c = 0; c < 3; ++c) S[c] = ld(screen, n * sn + c * sc + i);
     } else {
-        const int r0 = row_i[2 * y], r1 = row_i[2 * y + 1], c0 = col_i[2 * x], c1 = col_i[2 * x + 1];
-        const float a0 = row_w[2 * y], a1 = row_w[2 * y + 1], b0 = col_w[2 * x], b1 = col_w[2 * x + 1];
         /* screen itself within the noise: S = P, as a blend (exact: P - S is exact this close) */
         float m = 1.0f;
         for (int c = 0; c < 3; ++c) {
-            S[c] = sample(grid, n * 3 + c, gh, gw, r0, r1, a0, a1, c0, c1, b0, b1);
+            S[c] = taps.grid_at(c, x);
             m = kmin(m, kabs(P[c] - S[c]) <= noise_sigmas * sigma[n * 3 + c] ? 1.0f : 0.0f);
         }
         for (int c = 0; c < 3; ++c) S[c] = S[c] + m * (P[c] - S[c]);
@@ -105,19 +122,16 @@ __device__ __forceinline__ void plate_and_screen(long long n, long long y, long 
 }
 
 /* Pass A, the twin of pixel.screen_matte: alpha_0. Red is always channel a; green and blue swap
-   the key and the third channel (kc = 1 or 2). */
-template <typename T, int MODE>
-__device__ __forceinline__ void key_alpha(long long n, long long y, long long x, KEY_ARGS(T)) {
+   the key and the third channel (kc = 1 or 2). AUTO: the balance mode (1 auto, 0 fixed). */
+template <typename T, int MODE, int AUTO, class Taps>
+__device__ __forceinline__ void key_alpha(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     float P[3], S[3];
-    plate_and_screen<T, MODE>(n, y, x, P, S, KEY_PASS);
+    plate_and_screen<T, MODE>(n, y, x, taps, P, S, KEY_PASS);
     const float g = kc == 1 ? 1.0f : 0.0f;
     const float Pk = g * P[1] + (1.0f - g) * P[2], Pb = g * P[2] + (1.0f - g) * P[1];
     const float Sk = g * S[1] + (1.0f - g) * S[2], Sb = g * S[2] + (1.0f - g) * S[1];
-    const float ra = (Pk - P[0]) / kmax(Sk - S[0], min_ds);
-    const float rb = (Pk - Pb) / kmax(Sk - Sb, min_ds);
-    const float rf = (Pk - wa * P[0] - wb * Pb) / kmax(Sk - wa * S[0] - wb * Sb, min_ds);
-    const float auto_w = (flags & AUTO_BALANCE) ? 1.0f : 0.0f;  /* a blend, not a branch: exact for 0/1 */
-    const float ratio = auto_w * kmin(ra, rb) + (1.0f - auto_w) * rf;
+    const float ratio = AUTO ? kmin((Pk - P[0]) / kmax(Sk - S[0], min_ds), (Pk - Pb) / kmax(Sk - Sb, min_ds))
+                             : (Pk - wa * P[0] - wb * Pb) / kmax(Sk - wa * S[0] - wb * Sb, min_ds);
     float a = 1.0f - gain * ratio;
     float bright = -3.0e38f, dark = -3.0e38f;
     for (int c = 0; c < 3; ++c) {
@@ -128,36 +142,36 @@ __device__ __forceinline__ void key_alpha(long long n, long long y, long long x,
     st(alpha, n * h * w + y * w + x, kmin(kmax(kmax(kmax(a, bright), dark), 0.0f), 1.0f));
 }
 
-/* The matte stage's first step (neighbourhood.divide_level): auto clip white (grid: (N,1,h,w)), clip. */
-template <typename T>
-__device__ __forceinline__ void key_level(long long n, long long y, long long x, KEY_ARGS(T)) {
+/* The matte stage's first step (neighbourhood.divide_level): alpha_0 (passed as ``plate``, one
+   channel) divided by the auto clip white (``grid``: (N,1,h,w)), clipped, into ``alpha``. */
+template <typename T, class Taps>
+__device__ __forceinline__ void key_level(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     const long long p = n * h * w + y * w + x;
-    const float level = sample(grid, n, gh, gw, row_i[2 * y], row_i[2 * y + 1], row_w[2 * y], row_w[2 * y + 1],
-                               col_i[2 * x], col_i[2 * x + 1], col_w[2 * x], col_w[2 * x + 1]);
-    st(alpha, p, kmin(kmax((ld(alpha, p) / level - clip_black) / clip_span, 0.0f), 1.0f));
+    st(alpha, p, kmin(kmax((ld(plate, p) / taps.grid_at(0, x) - clip_black) / clip_span, 0.0f), 1.0f));
 }
 
-/* Pass B, the twin of pixel.finish: mattes, foreground with its prior, despill, outputs. */
-template <typename T, int MODE>
-__device__ __forceinline__ void key_outputs(long long n, long long y, long long x, KEY_ARGS(T)) {
+/* Pass B, the twin of pixel.finish: mattes, foreground with its prior, despill. It writes fg (and
+   alpha where a matte changed it) only: the premultiplied fg, I_T^green and the per-pixel screen
+   are derived from these on demand (keyer.KeyResult). MATTES: a core or garbage matte is given
+   (else alpha is left as it is). */
+template <typename T, int MODE, int MATTES, class Taps>
+__device__ __forceinline__ void key_outputs(long long n, long long y, long long x, const Taps& taps, KEY_ARGS(T)) {
     const long long hw = h * w, i = y * w + x, p = n * hw + i, base = n * 3 * hw + i;
     float P[3], S[3];
-    plate_and_screen<T, MODE>(n, y, x, P, S, KEY_PASS);
-    const int r0 = row_i[2 * y], r1 = row_i[2 * y + 1], c0 = col_i[2 * x], c1 = col_i[2 * x + 1];
-    const float a0 = row_w[2 * y], a1 = row_w[2 * y + 1], b0 = col_w[2 * x], b1 = col_w[2 * x + 1];
-    /* absent mattes are passed as alpha itself with the blend weight 0 */
-    const float use_core = (flags & HAS_CORE) ? 1.0f : 0.0f, use_garbage = (flags & HAS_GARBAGE) ? 1.0f : 0.0f;
+    plate_and_screen<T, MODE>(n, y, x, taps, P, S, KEY_PASS);
     float a = ld(alpha, p);
-    a = kmax(a, use_core * ld(core, n * cn + i));
-    a = a * (1.0f - use_garbage * ld(garbage, n * gn + i));
+    if (MATTES) {
+        /* an absent matte is passed as alpha itself with the blend weight 0 */
+        const float use_core = (flags & HAS_CORE) ? 1.0f : 0.0f, use_garbage = (flags & HAS_GARBAGE) ? 1.0f : 0.0f;
+        a = kmax(a, use_core * ld(core, n * cn + i));
+        a = a * (1.0f - use_garbage * ld(garbage, n * gn + i));
+        st(alpha, p, a);
+    }
     /* F = (a (P - (1 - a) S) + lam E) / (a^2 + lam), lam = fg_prior (1 - a) */
     const float lam = fg_prior * (1.0f - a);
     const float den = a * a + lam;
     float F[3];
-    for (int c = 0; c < 3; ++c) {
-        const float e = sample(prior, n * 3 + c, gh, gw, r0, r1, a0, a1, c0, c1, b0, b1);
-        F[c] = (a * (P[c] - (1.0f - a) * S[c]) + lam * e) / den;
-    }
+    for (int c = 0; c < 3; ++c) F[c] = (a * (P[c] - (1.0f - a) * S[c]) + lam * taps.prior_at(c, x)) / den;
     const float g = kc == 1 ? 1.0f : 0.0f;
     const float Fk = g * F[1] + (1.0f - g) * F[2], Fb = g * F[2] + (1.0f - g) * F[1];
     const float Sk = g * S[1] + (1.0f - g) * S[2], Sb = g * S[2] + (1.0f - g) * S[1];
@@ -171,24 +185,19 @@ __device__ __forceinline__ void key_outputs(long long n, long long y, long long 
     const float along = despill_mode == 0 ? 1.0f : 0.0f, grey = despill_mode == 2 ? 1.0f : 0.0f;
     const float removed = (1.0f - along) * excess * strength, scaled = along * share * strength;
     const float key_w[3] = {0.0f, g, 1.0f - g};
-    const float G[3] = {g0, g1, g2};
-    st(alpha, p, a);
-    for (int c = 0; c < 3; ++c) {
-        const float f = kmax(F[c] - scaled * S[c] - removed * key_w[c] + grey * removed * luma, 0.0f);
-        st(fg, base + c * hw, f);
-        st(premult, base + c * hw, f * a);
-        /* torch.lerp(G, f, a) */
-        st(green, base + c * hw, a < 0.5f ? G[c] + a * (f - G[c]) : f - (f - G[c]) * (1.0f - a));
-        if (MODE != 0) st(screen_out, base + c * hw, S[c]);
-    }
+    for (int c = 0; c < 3; ++c)
+        st(fg, base + c * hw, kmax(F[c] - scaled * S[c] - removed * key_w[c] + grey * removed * luma, 0.0f));
 }
 
-/* One pixel of the pass ``flags`` asks for. */
+/* One pixel of the pass ``flags`` asks for, its grids read from its own four cells. */
 template <typename T, int MODE>
 __device__ __forceinline__ void key_pixel(long long n, long long y, long long x, KEY_ARGS(T)) {
-    if (flags & DIVIDE_LEVEL) key_level<T>(n, y, x, KEY_PASS);
-    else if (flags & COMPUTE_ALPHA) key_alpha<T, MODE>(n, y, x, KEY_PASS);
-    else key_outputs<T, MODE>(n, y, x, KEY_PASS);
+    const int level = (flags & DIVIDE_LEVEL) ? 1 : 0;
+    const PixelTaps taps = pixel_taps(n, y, x, level ? 1 : 3, grid, prior, gh, gw, row_i, row_w, col_i, col_w);
+    if (level) key_level<T>(n, y, x, taps, KEY_PASS);
+    else if ((flags & COMPUTE_ALPHA) && (flags & AUTO_BALANCE)) key_alpha<T, MODE, 1>(n, y, x, taps, KEY_PASS);
+    else if (flags & COMPUTE_ALPHA) key_alpha<T, MODE, 0>(n, y, x, taps, KEY_PASS);
+    else key_outputs<T, MODE, 1>(n, y, x, taps, KEY_PASS);
 }
 """
 
@@ -207,16 +216,16 @@ def grid_taps(h: int, w: int, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 def kernel_args(plate: torch.Tensor, screen: torch.Tensor | None, screen_mode: int, grid: torch.Tensor | None,
                 sigma: torch.Tensor | None, prior: torch.Tensor | None, alpha: torch.Tensor,
-                outputs: tuple[torch.Tensor, ...] | None, params: KeyerParams, flags: int,
+                fg: torch.Tensor | None, params: KeyerParams, flags: int,
                 core: torch.Tensor | None = None, garbage: torch.Tensor | None = None) -> list[Any]:
     """The kernel's arguments in order: tensors as they are, scalars as numpy scalars of the C type.
 
     The grid taps are computed here (:func:`grid_taps`, small). With ``DIVIDE_LEVEL``, ``grid`` is
-    the level grid (N,1,h,w) and ``alpha`` is divided by it and clipped in place. ``plate`` and the
-    outputs are contiguous (N,3,H,W)/(N,1,H,W); ``screen`` (flat (N,3,1,1) or given
+    the level grid (N,1,h,w) and ``alpha`` is divided by it and clipped in place. ``plate``, ``alpha``
+    and ``fg`` (pass B's only output) are contiguous (N,3,H,W)/(N,1,H,W)/(N,3,H,W); ``screen`` (flat (N,3,1,1) or given
     (N,3,H,W) with contiguous rows, batch stride 0 when broadcast) is in the plate's dtype; ``grid``
     and ``prior`` are contiguous float32 (N,3,h,w) cell grids, ``sigma`` float32 (N,3). Unused
-    pointers are passed as ``alpha`` (never read). ``outputs`` is (fg, premult, green, screen_out).
+    pointers are passed as ``alpha`` (never read).
     """
     n, _, h, w = plate.shape
     k, a, b = key_channels(params.screen_type)
@@ -224,7 +233,6 @@ def kernel_args(plate: torch.Tensor, screen: torch.Tensor | None, screen_mode: i
     flags |= (HAS_CORE if core is not None else 0) | (HAS_GARBAGE if garbage is not None else 0)
     flags |= AUTO_BALANCE if params.balance_mode == "auto" else 0
     gh, gw = grid_size(h, w)
-    fg, premult, green, screen_out = outputs if outputs is not None else (alpha,) * 4
     i64, i32, f32 = np.int64, np.int32, np.float32
     return [
         plate, alpha if screen is None else screen,
@@ -233,10 +241,10 @@ def kernel_args(plate: torch.Tensor, screen: torch.Tensor | None, screen_mode: i
         alpha if prior is None else prior, i64(gh), i64(gw), *grid_taps(h, w, plate.device),
         alpha, alpha if core is None else core, i64(h * w if core is None else core.stride(0)),
         alpha if garbage is None else garbage, i64(h * w if garbage is None else garbage.stride(0)),
-        fg, premult, green, screen_out,
+        alpha if fg is None else fg,
         i32(k), i32(a), i32(b), f32(wa), f32(wb), f32(params.screen_gain), f32(MIN_SCREEN_DIFF),
         f32(MIN_HEADROOM), f32(DARK_BOUND_SHARE), f32(NOISE_SIGMAS), f32(params.despill),
         f32(despill_bias_factor(params)), f32(params.despill_protect), i32(_DESPILL_MODES[params.despill_mode]),
-        f32(LUMA[k]), f32(FG_PRIOR), f32(SOLID_FROM), f32(SOLID_TO), *(f32(g) for g in CANONICAL_GREEN),
+        f32(LUMA[k]), f32(FG_PRIOR), f32(SOLID_FROM), f32(SOLID_TO),
         f32(params.clip_black), f32(params.clip_white - params.clip_black), i32(flags), i64(h), i64(w), i64(n * h * w),
     ]

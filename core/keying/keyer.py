@@ -18,7 +18,8 @@ screen hue (:mod:`.pixel`, where the maths is written out).
 
 Stages, for a frame of N images: cell grid of the plate; the screen estimate, once per frame on the
 grid; pass A per pixel (``alpha_0``); the matte's cell grid; auto clip white and the foreground
-prior on the grid; the matte stage (band by band); pass B per pixel (foreground, despill, outputs).
+prior on the grid; the matte stage (band by band); pass B per pixel (foreground, despill). The
+premultiplied foreground, ``I_T^green`` and a per-pixel screen are derived when read (:class:`KeyResult`).
 Per-pixel passes run as one fused kernel each where one is available -- CUDA with CuPy
 (:mod:`.cuda_kernel`), or the CPU with a C++ compiler (:mod:`.host_kernel`) -- and in torch
 otherwise; all three compute the same maths (the tests compare them). Frames are keyed in
@@ -32,7 +33,9 @@ are keyed as they are).
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,7 +52,7 @@ from .fg_prior import prior_grid
 from .levels import alpha_cells, level_grid
 from .neighbourhood import divide_level, matte
 from .params import KeyerParams
-from .pixel import finish, screen_matte
+from .pixel import finish, over_green, premultiply, screen_matte
 from .screen import check_screen_color, pick_screen_color
 
 log = logging.getLogger(__name__)
@@ -57,16 +60,44 @@ log = logging.getLogger(__name__)
 Backend = Literal["auto", "torch", "host", "cupy"]
 
 
-@dataclass
 class KeyResult:
-    """What the keyer returns; every image is (N,C,H,W) on the plate's device and dtype."""
+    """What the keyer returns; every image is (N,C,H,W) on the plate's device and dtype.
 
-    alpha: torch.Tensor  #: (N,1,H,W) matte
-    fg: torch.Tensor  #: (N,3,H,W) despilled foreground, unpremultiplied
-    fg_premult: torch.Tensor  #: (N,3,H,W) ``alpha * fg``
-    green: torch.Tensor  #: (N,3,H,W) ``I_T^green``: fg over :data:`CANONICAL_GREEN`
-    screen: torch.Tensor  #: (N,3,1,1) or (N,3,H,W): the screen that was keyed against
-    detail: torch.Tensor | None = None  #: (N,1,H,W) ``alpha_0``, the edge/detail key before the core
+    The passes compute ``alpha``, ``fg`` and ``detail``; ``fg_premult``, ``green`` and a per-pixel
+    ``screen`` follow from them and are computed on first access, then kept. Writing all of them
+    every frame was most of the per-pixel passes' memory traffic (14 planes instead of 5), and the
+    full-frame key of a render reads none of them (it premultiplies in the working space; only the
+    network-resolution key of the prepare stage reads ``green``). They are derived from ``alpha``
+    and ``fg`` as those are when first read (so do not change those in place before). Each derived
+    tensor is new, never a buffer shared with another frame (a given clean plate is returned as
+    ``screen`` itself). Until ``screen`` is read an estimated screen holds on to the plate and the
+    cell grid it is read back from.
+    """
+
+    def __init__(self, alpha: torch.Tensor, fg: torch.Tensor, screen: torch.Tensor | Callable[[], torch.Tensor],
+                 detail: torch.Tensor | None = None) -> None:
+        self.alpha = alpha  #: (N,1,H,W) matte
+        self.fg = fg  #: (N,3,H,W) despilled foreground, unpremultiplied
+        self.detail = detail  #: (N,1,H,W) ``alpha_0``, the edge/detail key before the core
+        self._screen = screen
+
+    @property
+    def screen(self) -> torch.Tensor:
+        """(N,3,1,1) or (N,3,H,W): the screen that was keyed against (a given clean plate itself, not
+        a copy)."""
+        if callable(self._screen):
+            self._screen = self._screen()
+        return self._screen
+
+    @functools.cached_property
+    def fg_premult(self) -> torch.Tensor:
+        """(N,3,H,W) ``alpha * fg``."""
+        return premultiply(self.fg, self.alpha)
+
+    @functools.cached_property
+    def green(self) -> torch.Tensor:
+        """(N,3,H,W) ``I_T^green``: fg over :data:`CANONICAL_GREEN`."""
+        return over_green(self.fg, self.alpha)
 
 
 @dataclass
@@ -217,29 +248,38 @@ class TorchPasses:
     @staticmethod
     def finish(plate: torch.Tensor, source: ScreenSource, alpha: torch.Tensor, params: KeyerParams, rows: int,
                core: torch.Tensor | None, garbage: torch.Tensor | None, prior: torch.Tensor) -> KeyResult:
-        """Pass B: mattes, foreground, despill and the outputs, in the plate's dtype."""
-        h, w = plate.shape[-2:]
+        """Pass B: mattes, foreground and despill, in the plate's dtype."""
+        n, _, h, w = plate.shape
         dtype = compute_dtype(plate.dtype)
-        result = _outputs(plate, source)
+        out_alpha, out_fg = plate.new_empty((n, 1, h, w)), torch.empty_like(plate)
         for band in bands(h, rows):
             p = plate[..., band.rows, :].to(dtype)
-            s = source.rows(p, band)
             f = read_rows(prior, (h, w), band.index(plate.device))
-            outs = finish(p, s, alpha[..., band.rows, :], params, _rows_of(core, band, dtype),
-                          _rows_of(garbage, band, dtype), f)
-            for out, part in zip((result.alpha, result.fg, result.fg_premult, result.green), outs, strict=True):
-                out[..., band.rows, :] = part
-            if source.flat is None:
-                result.screen[..., band.rows, :] = s
-        return result
+            a, fg = finish(p, source.rows(p, band), alpha[..., band.rows, :], params, _rows_of(core, band, dtype),
+                           _rows_of(garbage, band, dtype), f)
+            out_alpha[..., band.rows, :], out_fg[..., band.rows, :] = a, fg
+        return KeyResult(out_alpha, out_fg, screen_of(plate, source, rows))
 
 
-def _outputs(plate: torch.Tensor, source: ScreenSource) -> KeyResult:
-    """Empty outputs in the plate's dtype (the screen only when it is per pixel)."""
-    n, _, h, w = plate.shape
-    screen = source.flat.to(plate.dtype) if source.flat is not None else torch.empty_like(plate)
-    return KeyResult(plate.new_empty((n, 1, h, w)), torch.empty_like(plate), torch.empty_like(plate),
-                     torch.empty_like(plate), screen)
+def screen_of(plate: torch.Tensor, source: ScreenSource, rows: int) -> torch.Tensor | Callable[[], torch.Tensor]:
+    """The screen keyed against, as :class:`KeyResult` takes it: a flat colour now (N,3,1,1); per
+    pixel, a function that gives it on first use (the given clean plate, or the estimate read back
+    band by band, its rows as the passes read them) in the plate's dtype."""
+    n, _, h, _ = plate.shape
+    if source.flat is not None:
+        return source.flat.to(plate.dtype)
+    if source.given is not None:
+        given = source.given
+        return lambda: given.to(plate.dtype).expand(n, -1, -1, -1)
+
+    def estimate() -> torch.Tensor:
+        out = torch.empty_like(plate)
+        dtype = compute_dtype(plate.dtype)
+        for band in bands(h, rows):
+            out[..., band.rows, :] = source.rows(plate[..., band.rows, :].to(dtype), band)
+        return out
+
+    return estimate
 
 
 class Keyer(nn.Module):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import torch
 
+from .bands import compute_dtype
 from .params import CANONICAL_GREEN, KeyerParams, despill_bias_factor, key_channels
 
 #: Rec. 709 luma of the key channel: what luminance-preserving despill adds back per unit removed.
@@ -111,17 +112,29 @@ def despill(fg: torch.Tensor, screen: torch.Tensor, alpha: torch.Tensor, params:
 
 def finish(plate: torch.Tensor, screen: torch.Tensor, alpha: torch.Tensor, params: KeyerParams,
            core: torch.Tensor | None = None, garbage: torch.Tensor | None = None,
-           prior: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-    """Inside/outside mattes, foreground, despill, premultiply, lay over the canonical green.
+           prior: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inside/outside mattes, foreground, despill: (alpha, fg). The premultiplied fg and ``I_T^green``
+    follow from these (:func:`premultiply`, :func:`over_green`), computed only where they are used.
 
     ``prior`` is the foreground prior (N,3,H,W or broadcastable); None uses the plate itself.
-    Returns (alpha, fg, fg_premult, green).
     """
     if core is not None:
         alpha = torch.maximum(alpha, core)
     if garbage is not None:
         alpha = alpha * (1.0 - garbage)
     fg = foreground(plate, screen, alpha, plate if prior is None else prior)
-    fg = despill(fg, screen, alpha, params).clamp_min(0.0)
-    green = torch.lerp(plate.new_tensor(CANONICAL_GREEN).view(1, 3, 1, 1), fg, alpha)
-    return alpha, fg, fg * alpha, green
+    return alpha, despill(fg, screen, alpha, params).clamp_min(0.0)
+
+
+def premultiply(fg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """``alpha * fg``, in the keying precision, returned in ``fg``'s dtype."""
+    dtype = compute_dtype(fg.dtype)
+    return (fg.to(dtype) * alpha.to(dtype)).to(fg.dtype)
+
+
+def over_green(fg: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """``I_T^green``: the foreground over :data:`CANONICAL_GREEN`, ``lerp(green, fg, alpha)``, in the
+    keying precision, returned in ``fg``'s dtype."""
+    dtype = compute_dtype(fg.dtype)
+    green = torch.tensor(CANONICAL_GREEN, dtype=dtype, device=fg.device).view(1, 3, 1, 1)
+    return torch.lerp(green, fg.to(dtype), alpha.to(dtype)).to(fg.dtype)
