@@ -174,7 +174,7 @@ def naive_fpat(module: FPAT, z_c: torch.Tensor, body: torch.Tensor, m_avg: torch
     h, w = z_c.shape[2:]
     x = module.embed_q(patchify(z_c, module.patch))
     kv = module.embed_kv(patchify(body, module.patch))
-    for block in module.blocks:
+    for depth, block in enumerate(module.blocks):
         attn = block.attn
         n, length, dim = x.shape
         hd = dim // attn.heads
@@ -182,7 +182,7 @@ def naive_fpat(module: FPAT, z_c: torch.Tensor, body: torch.Tensor, m_avg: torch
         kvp = attn.kv(block.norm_ctx(kv)).reshape(n, length, 2, attn.heads, hd)
         k, v = kvp[:, :, 0].transpose(1, 2), kvp[:, :, 1].transpose(1, 2)
         a = naive_attention(q, k, v, m_avg, tau).transpose(1, 2).reshape(n, length, dim)
-        x = x + attn.out(a)
+        x = attn.out(a) if depth == 0 else x + attn.out(a)  # the first block keeps no query residual
         x = x + block.mlp(block.norm_mlp(x))
     return unpatchify(module.unembed(module.norm_out(x)), module.patch, h, w)
 
@@ -216,6 +216,24 @@ def test_fpat_module_equals_naive_loop(tau: float) -> None:
     with torch.no_grad():
         ref = naive_fpat(module, z_c, body, m_avg, tau)
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-5)
+
+
+def test_a_patch_alone_in_its_group_is_made_from_its_body_features_whatever_its_z_c() -> None:
+    """Architecture v3: FPAT's first block has no query residual, so a patch whose group holds only
+    itself (softmax over one key) gets its own body patch's value, and nothing of z_c survives."""
+    torch.manual_seed(21)
+    module = FPAT(TINY)
+    body = _features((1, 16, 8, 8), 22)
+    m_avg = torch.zeros(1, 16)
+    m_avg[0, 5] = 1.0
+    mask = fpat_mask(m_avg, 0.5)
+    with torch.no_grad():
+        a, _ = module(_features((1, 16, 8, 8), 23), body, mask)
+        b, _ = module(_features((1, 16, 8, 8), 24), body, mask)
+    alone = patchify(a, module.patch)[0, 5], patchify(b, module.patch)[0, 5]
+    torch.testing.assert_close(alone[0], alone[1], rtol=0, atol=1e-6)
+    others = patchify(a, module.patch)[0, :5], patchify(b, module.patch)[0, :5]
+    assert (others[0] - others[1]).abs().max() > 1e-3, "patches that share a group still read their own z_c"
 
 
 def test_cross_group_weights_are_exactly_zero() -> None:

@@ -118,10 +118,15 @@ def attention_row(q: Tensor, k: Tensor, attn_mask: Optional[Tensor], index: int)
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block: x + CrossAttn(LN(x), LN(ctx), mask); x + MLP(LN(x))."""
+    """Pre-norm block: x + CrossAttn(LN(x), LN(ctx), mask); x + MLP(LN(x)).
 
-    def __init__(self, dim: int, ctx_dim: int, heads: int, mlp_ratio: float) -> None:
+    ``query_residual=False`` drops the first ``x +``: the block's output is built only from what
+    the query attended to (FPAT's first block, so the attention groups cannot be bypassed).
+    """
+
+    def __init__(self, dim: int, ctx_dim: int, heads: int, mlp_ratio: float, query_residual: bool = True) -> None:
         super().__init__()
+        self.query_residual = query_residual
         self.norm_x = nn.LayerNorm(dim)
         self.norm_ctx = nn.LayerNorm(ctx_dim)
         self.attn = CrossAttention(dim, ctx_dim, heads)
@@ -132,7 +137,7 @@ class TransformerBlock(nn.Module):
         self, x: Tensor, ctx: Tensor, mask: Optional[Tensor] = None, query_index: int = -1
     ) -> tuple[Tensor, Optional[Tensor]]:
         a, weights = self.attn(self.norm_x(x), self.norm_ctx(ctx), mask, query_index)
-        x = x + a
+        x = x + a if self.query_residual else a
         return x + self.mlp(self.norm_mlp(x)), weights
 
 

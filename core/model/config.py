@@ -16,8 +16,9 @@ from ..errors import ParamError
 
 ARCHITECTURE = "changer"
 #: 2: FPAT groups from the binary M, the decoder sees only FPAT inside the body, and the reference's
-#: skin colour reaches the decoder's output past the norms (issue 14).
-ARCHITECTURE_VERSION = 2
+#: skin colour reaches the decoder's output past the norms (issue 14). 3: FPAT's first block has no
+#: query residual, so inside the body group its output is only what the group attended to (issue 14).
+ARCHITECTURE_VERSION = 3
 #: Tensor-name prefixes each version added: a fine-tune from an older file starts them fresh.
 NEW_TENSORS = {2: ("colorizer.reference.", "decoder.reference_weight.")}
 

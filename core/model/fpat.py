@@ -94,7 +94,9 @@ class FPAT(nn.Module):
     """Masked cross-attention from ``z_c`` patches (Q) to body-feature patches (K, V).
 
     Patches (P²C values) are projected to ``fpat_dim``, pass ``fpat_depth`` pre-norm transformer
-    blocks that all share the FPAT mask, and are projected back and un-patched to (N,dim,h,w).
+    blocks that all share the FPAT mask, and are projected back and un-patched to (N,dim,h,w). The
+    first block keeps no query residual: a query's own ``z_c`` only chooses what it attends to, so
+    every output token is made from its group's keys and τ, which sets the groups, steers it.
     """
 
     def __init__(self, cfg: ChangerConfig) -> None:
@@ -104,7 +106,8 @@ class FPAT(nn.Module):
         self.embed_q = nn.Linear(p2c, cfg.fpat_dim)
         self.embed_kv = nn.Linear(p2c, cfg.fpat_dim)
         self.blocks = nn.ModuleList(
-            TransformerBlock(cfg.fpat_dim, cfg.fpat_dim, cfg.fpat_heads, cfg.mlp_ratio) for _ in range(cfg.fpat_depth)
+            TransformerBlock(cfg.fpat_dim, cfg.fpat_dim, cfg.fpat_heads, cfg.mlp_ratio, query_residual=i > 0)
+            for i in range(cfg.fpat_depth)
         )
         self.norm_out = nn.LayerNorm(cfg.fpat_dim)
         self.unembed = nn.Linear(cfg.fpat_dim, p2c)
