@@ -133,9 +133,3 @@ def warp_into_box(image: torch.Tensor, transform: Similarity, box: Box, padding_
     grid = torch.stack([2.0 * px / w - 1.0, 2.0 * py / h - 1.0], dim=-1).to(image.dtype)
     return F.grid_sample(image, grid[None].expand(n, -1, -1, -1), mode="bilinear",
                          padding_mode=padding_mode, align_corners=False)
-
-
-def warp_frame(image: torch.Tensor, transform: Similarity, padding_mode: str = "zeros") -> torch.Tensor:
-    """The whole frame warped (used for the aligned source matte, one channel)."""
-    _, _, h, w = image.shape
-    return warp_into_box(image, transform, Box(0, 0, w, h), padding_mode)
