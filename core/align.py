@@ -40,6 +40,12 @@ class Similarity:
     def is_identity(self) -> bool:
         return self.scale == 1.0 and self.angle == 0.0 and self.tx == 0.0 and self.ty == 0.0
 
+    def apply(self, points: torch.Tensor) -> torch.Tensor:
+        """Source pixel coordinates (K,2: x, y) to target coordinates, in ``points``' dtype."""
+        c, s = self.scale * math.cos(self.angle), self.scale * math.sin(self.angle)
+        x, y = points[:, 0], points[:, 1]
+        return torch.stack([c * x - s * y + self.tx, s * x + c * y + self.ty], dim=1)
+
     def inverse_matrix(self) -> torch.Tensor:
         """(2,3) float64 matrix mapping target coordinates back to source coordinates."""
         c, s = math.cos(self.angle) / self.scale, math.sin(self.angle) / self.scale

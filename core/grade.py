@@ -10,7 +10,8 @@ washed out. ``strength`` blends the graded colours back toward the originals.
 
 Skin pixels are chosen by a chroma box in YCbCr (BT.601 full range on the sRGB-encoded values:
 Cb in [77, 127], Cr in [133, 173] on the 8-bit scale, a classic skin rule that holds across skin
-tones because it ignores luma), inside the given region, away from black and white. When the region
+tones because it ignores luma), inside the given region, away from black and white and from near-neutral
+colours (a white shirt, grey hair). When the region
 has too few such pixels (painted or stylised skin), all its pixels are used.
 """
 
@@ -34,6 +35,8 @@ MIN_SKIN_PIXELS = 32
 CB_RANGE, CR_RANGE = (77.0, 127.0), (133.0, 173.0)
 #: Encoded luma outside this range is shadow or highlight, not skin colour.
 LUMA_RANGE = (0.06, 0.97)
+#: Fewest 8-bit CbCr units from neutral: a white shirt or grey hair that is only slightly warm is not skin.
+MIN_CHROMA = 8.0
 _MAD_TO_STD = 1.4826
 
 
@@ -56,19 +59,22 @@ def skin_pixels(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     cb = 128.0 + (b - luma) * 0.564
     cr = 128.0 + (r - luma) * 0.713
     inside = (region > 0.5) & (luma >= 255.0 * LUMA_RANGE[0]) & (luma <= 255.0 * LUMA_RANGE[1])
-    return inside & (cb >= CB_RANGE[0]) & (cb <= CB_RANGE[1]) & (cr >= CR_RANGE[0]) & (cr <= CR_RANGE[1])
+    box = (cb >= CB_RANGE[0]) & (cb <= CB_RANGE[1]) & (cr >= CR_RANGE[0]) & (cr <= CR_RANGE[1])
+    return inside & box & (torch.hypot(cb - 128.0, cr - 128.0) >= MIN_CHROMA)
 
 
-def skin_stats(image: torch.Tensor, region: torch.Tensor) -> SkinStats | None:
+def skin_stats(image: torch.Tensor, region: torch.Tensor, skin_only: bool = False) -> SkinStats | None:
     """The skin statistics of ``image`` (1,3,H,W) inside ``region`` (1,1,H,W); None when the region
-    holds fewer than :data:`MIN_SKIN_PIXELS` pixels at all."""
+    holds fewer than :data:`MIN_SKIN_PIXELS` pixels at all (skin-coloured ones with ``skin_only``)."""
     chosen = skin_pixels(image, region)[0, 0]
     if int(chosen.sum()) < MIN_SKIN_PIXELS:
+        if skin_only:
+            return None
         chosen = region[0, 0] > 0.5
         if int(chosen.sum()) < MIN_SKIN_PIXELS:
             return None
         log.info("grade match: too few skin-coloured pixels; the whole region's statistics are used")
-    lab = srgb_to_lab(image[0], dim=0)[:, chosen]
+    lab = srgb_to_lab(image[0][:, chosen], dim=0)
     median = lab.median(dim=1).values
     spread = (lab - median[:, None]).abs().median(dim=1).values * _MAD_TO_STD
     return SkinStats(median, spread, int(chosen.sum()))

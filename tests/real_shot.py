@@ -28,6 +28,7 @@ from changer.core.masks import Box, grow_shrink
 from changer.core.pipeline import classical_output, stages
 from changer.core.pipeline.frame import FrameInputs, FrameResult
 from changer.core.pipeline.plate import key_plate, plate_screen
+from changer.core.pipeline.skin import neck_strip
 from changer.plugin.models import MODELS
 from changer.plugin.params import resolve_params
 
@@ -149,6 +150,8 @@ def haze(rendered: Rendered, near: int = 100, level: float = 0.05) -> float:
 
 #: A head matte covers a pixel above this value.
 SOLID_MATTE = 0.5
+#: The target head matte's default grow (the ``target_matte_grow`` param), as the render shapes it.
+TARGET_MATTE_GROW = 2.0
 
 
 def grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
@@ -169,19 +172,21 @@ def result_display(rendered: Rendered) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def double_neck(rendered: Rendered) -> torch.Tensor:
-    """(1,H,W) bool: the double's neck skin in the plate: below the double's chin by a tenth to a third of a
-    face height, within a third of a face height of the chin's column, solid in the key, skin-coloured and
+    """(1,H,W) bool: the double's neck skin in the plate: below the double's chin by a twentieth to three tenths
+    of a face height, within a third of a face height of the chin's column, solid in the key, skin-coloured and
     outside the double's head matte (which the grade match measured)."""
     face = rendered.pair.target_face
     chin_x, chin_y = face.oval[OVAL_CHIN]
     height, width = rendered.plate_alpha.shape[-2:]
     ys = torch.arange(height)[:, None].float()
     xs = torch.arange(width)[None, :].float()
-    box = ((ys > chin_y + 0.1 * face.height) & (ys < chin_y + 0.35 * face.height)
+    box = ((ys > chin_y + 0.05 * face.height) & (ys < chin_y + 0.3 * face.height)
            & ((xs - float(chin_x)).abs() < face.height / 3))[None]
     solid = (rendered.plate_alpha > 0.95) & (rendered.pair.target_matte < SOLID_MATTE)
     skin = skin_pixels(rendered.pair.target_display[None], solid[None].float())[0]
-    return box & solid & skin
+    shaped = grow_shrink(rendered.pair.target_matte[None], TARGET_MATTE_GROW)
+    graded_on = neck_strip(shaped, rendered.plate_alpha[None])[0]
+    return box & solid & skin & ~grown(graded_on, 4)
 
 
 def new_face(rendered: Rendered) -> torch.Tensor:

@@ -4,8 +4,8 @@ For shots where the synthetic-trained network is not good enough (real footage t
 that ``prepare`` made for the network is finished by plain image operations at network resolution:
 
 * the double's keyed body (``I_T^green`` minus the double's head matte) stays;
-* the part of the head union the new head does not cover (``M^ip``) is filled from the body around
-  it with a push-pull fill, so the neck under a shorter jaw continues the double's neck colour;
+* the part of the head union the new head does not cover (``M^ip``) is filled from the body's skin
+  around it with a push-pull fill, so the neck under a shorter jaw continues the double's neck colour;
 * the aligned source, already grade-matched to the double's skin in ``prepare``, is pasted with its
   head matte.
 
@@ -20,6 +20,7 @@ import torch
 
 from .. import masks
 from ..compose import canonical_green
+from ..grade import MIN_SKIN_PIXELS, skin_pixels
 from ..model import ChangerOutput
 from .alpha import SOLID, neck_bridge
 from .crop import resize
@@ -32,9 +33,13 @@ FILL_LEVEL = 3
 def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor, head: torch.Tensor,
                 head_matte: torch.Tensor) -> torch.Tensor:
     """``head`` (N,3,H,W) pasted with ``head_matte`` over ``background`` whose ``inpaint`` region is filled,
-    push-pull, from the pixels where ``body`` (N,1,H,W) is solid; the evaluation's classical row calls it
-    on the network's inputs."""
-    weight = (body > SOLID).to(background.dtype)
+    push-pull, from the skin-coloured pixels where ``body`` (N,1,H,W) is solid (all of the solid body when
+    it shows no skin): the uncovered neck continues the double's neck, not its collar or the screen. The
+    evaluation's classical row calls it on the network's inputs."""
+    solid = body > SOLID
+    skin = skin_pixels(background, solid.to(background.dtype))
+    has_skin = skin.flatten(1).sum(1) >= MIN_SKIN_PIXELS
+    weight = torch.where(has_skin.view(-1, 1, 1, 1), skin, solid).to(background.dtype)
     fill = masks.push_pull(background, weight, canonical_green(background).expand(background.shape[0], -1, -1, -1),
                            FILL_LEVEL)
     base = inpaint * fill + (1.0 - inpaint) * background

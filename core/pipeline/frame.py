@@ -123,6 +123,7 @@ class NetworkJob:
     alignment: Similarity
     source_net: torch.Tensor  #: the aligned source crop at network resolution, grade-matched
     target_skin: SkinStats | None = None  #: the double's skin the head is graded to (None: not graded)
+    source_skin: torch.Tensor | None = None  #: where the new head's skin is measured, network resolution
     timings: dict[str, float] = field(default_factory=dict)
 
 

@@ -41,7 +41,8 @@ def place(frame: FrameInputs, job: NetworkJob, output: ChangerOutput, settings: 
     with timer.section("transfer"):
         y = transfer_detail(output.y, job.source_crop, job.source_head)
     with timer.section("grade"):
-        y = graded(y, job.source_head, job.union, job.target_skin, settings.grade.strength)
+        skin = job.source_head if job.source_skin is None else resize(job.source_skin, tuple(y.shape[-2:]))
+        y = graded(y, skin, job.union, job.target_skin, settings.grade.strength)
     with timer.section("paste"):
         weight = edit_weight(job.union, settings.seam_feather, box, (height, width))
         canvas = job.union.new_zeros(1, 1, height, width)

@@ -32,7 +32,7 @@ from .mattes import is_empty, shape_matte
 from .place import Placement, place
 from .plate import PlateKey, key_plate, keyer_in_network_space, plate_screen, to_net
 from .settings import FrameSettings
-from .skin import double_skin, graded
+from .skin import double_skin, face_regions, graded
 from .timing import StageTimer
 
 
@@ -94,8 +94,11 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
     with timer.section("key"):
         keyed = key(target_r, net_keyer, clean_plate=clean_r)
     with timer.section("grade"):
-        target_skin = double_skin(keyed.green, keyed.alpha, target_head_r, settings)
-        source_r = graded(source_r, source_head_r, source_head_r, target_skin, settings.grade.strength)
+        target_face, source_face = face_regions(frame, fit, box)
+        solid = resize(keyed.alpha, (box.height, box.width))
+        target_skin = double_skin(target, solid, target_head, target_face, settings)
+        source_skin = source_head_r * resize(source_face, size)
+        source_r = graded(source_r, source_skin, source_head_r, target_skin, settings.grade.strength)
     with timer.section("compose"):
         scale = settings.network_resolution / max(box.width, box.height)
         inputs = build_inputs(keyed.green, source_r, source_head_r, target_head_r, keyed.alpha,
@@ -103,7 +106,8 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
     return NetworkJob(box=box, resolution=settings.network_resolution, inputs=inputs, target_green=keyed.green,
                       target_alpha=keyed.alpha, source_crop=source, source_head=source_head,
                       target_head=target_head, union=union, inpaint=inpaint, alignment=fit,
-                      target_skin=target_skin, source_net=source_r, timings=dict(timer.seconds))
+                      source_net=source_r, target_skin=target_skin, source_skin=source_skin,
+                      timings=dict(timer.seconds))
 
 
 def _alignment(frame: FrameInputs, source_matte: torch.Tensor, target_matte: torch.Tensor, mode: str) -> Similarity:
