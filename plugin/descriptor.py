@@ -7,8 +7,9 @@ Clips have fixed *roles* (target, source, mattes, background, clean screen). In 
 context their names are the roles' names (``Target``, ``Source``, ...). The ``filter`` context's
 mandated input is called ``Source`` and is the image being filtered, which for this node is the
 double's plate: there the Target role is named ``Source`` and the actor's plate ``Actor``; the
-mattes and plates besides the filtered one are optional (the effect passes the plate through until
-both mattes are connected).
+clips besides the filtered one are optional (the effect passes the plate through until the actor's
+plate is connected). In both contexts the head mattes are optional: an unconnected one is made from
+its plate (:mod:`changer.core.headmatte`; the ``matte_combine`` param says what a connected one does).
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ _CLIPS = (
      "The double's green-screen plate (scene-linear, working space)."),
     ("source", GENERAL_CLIP_NAMES["source"], "Source head plate", ("RGBA", "RGB"), False, False,
      "The actor's plate the new head comes from (scene-linear, working space)."),
-    ("target_matte", GENERAL_CLIP_NAMES["target_matte"], "Target head matte", ("Alpha", "RGBA"), False, True,
-     "The double's head matte, hair included (M_T^head)."),
-    ("source_matte", GENERAL_CLIP_NAMES["source_matte"], "Source head matte", ("Alpha", "RGBA"), False, True,
-     "The actor's head matte, hair included (M_S^head)."),
+    ("target_matte", GENERAL_CLIP_NAMES["target_matte"], "Target head matte", ("Alpha", "RGBA"), True, True,
+     "The double's head matte, hair included (M_T^head). Optional: unconnected, it is made from the Target plate "
+     "on each frame (see Matte Combine)."),
+    ("source_matte", GENERAL_CLIP_NAMES["source_matte"], "Source head matte", ("Alpha", "RGBA"), True, True,
+     "The actor's head matte, hair included (M_S^head). Optional: unconnected, it is made from the Source plate "
+     "on each frame (see Matte Combine)."),
     ("background", GENERAL_CLIP_NAMES["background"], "Background", ("RGBA", "RGB"), True, False,
      "Optional plate the result is composited over (comp output)."),
     ("clean_screen", GENERAL_CLIP_NAMES["clean_screen"], "Clean screen", ("RGBA", "RGB"), True, False,

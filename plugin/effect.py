@@ -20,6 +20,10 @@ screen and re-composites.
   pixels at full scale and are multiplied by the render scale; the network resolution is not.
 * Colour: image clips arrive in the working space (the host's colour management); mask clips get no
   colour transform (:meth:`get_clip_preferences` says so).
+* Head mattes: an unconnected head-matte clip is made from its plate (:mod:`changer.core.headmatte`), and
+  a connected one is combined with that automatic matte as ``matte_combine`` says. The node is stateless,
+  so each frame's face is found on its own, without the tracker that steadies the neck line across a
+  shot; a host that tracks the head (the batch host) hands over its mattes (:class:`AutoMatteSource`).
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
 from time import perf_counter
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from changer.core.device import pick_device
-from changer.core.errors import ParamError
+from changer.core.color import to_network
+from changer.core.device import one_cpu_thread, pick_device
+from changer.core.errors import ChangerError, ParamError
+from changer.core.headmatte import FaceLandmarks, combine_mattes, head_matte
 from changer.core.masks import Box
 from changer.core.model import ChangerNet, ChangerOutput
 from changer.core.pipeline import (
@@ -58,7 +64,7 @@ from changer.core.pipeline import (
 
 from .descriptor import ContextDescriptor, EffectDescriptor, context_descriptor
 from .models import MODELS, LoadedModel, ModelCache
-from .params import KEYER_PARAMS, NETWORK_KEYER_PARAMS, ParamValues, resolve_params
+from .params import AUTO_MATTE_PARAMS, KEYER_PARAMS, NETWORK_KEYER_PARAMS, ParamValues, resolve_params
 from .render_cache import MISSING, RenderCache
 
 log = logging.getLogger(__name__)
@@ -71,6 +77,11 @@ SCREEN_PARAMS = (*NETWORK_KEYER_PARAMS, *_SETUP)
 PLATE_KEY_PARAMS = (*KEYER_PARAMS, *_SETUP)
 #: The one param the network's result at plate resolution reads besides the network's stages.
 _SEAM = ("seam_feather",)
+#: Params an automatic head matte reads; they key every cached product of a frame that has one (the keyer's
+#: comp-stage knobs move its edge, so with an automatic matte they reach back to the prepare stage).
+AUTO_INPUT_PARAMS = (*AUTO_MATTE_PARAMS, "matte_combine", *PLATE_KEY_PARAMS)
+#: Head role -> its matte clip's role.
+HEADS = {"target": "target_matte", "source": "source_matte"}
 
 
 class ClipSource(Protocol):
@@ -84,6 +95,24 @@ class ClipSource(Protocol):
         """(C,H,W) float pixels of the clip's full region of definition at ``render_scale``; image
         clips in the working space, mask clips untouched."""
         ...
+
+
+@runtime_checkable
+class AutoMatteSource(Protocol):
+    """A host that makes automatic head mattes itself (the batch host: tracked across the shot and smoothed)."""
+
+    def auto_matte(self, head: str, time: float, render_scale: float) -> torch.Tensor | None:
+        """(1,H,W) automatic matte of ``head`` ("target" or "source") at ``time``; None: the effect makes one."""
+        ...
+
+
+@dataclass(frozen=True)
+class AutoMatte:
+    """A head whose matte a render made (or took from the host) automatically, for the panel to show."""
+
+    clip: str  #: the head-matte clip it stands in for (or is combined with)
+    mode: str  #: "auto" (clip not connected), or the ``matte_combine`` mode it was combined with
+    landmarks: FaceLandmarks | None  #: the face oval it was built from; None when the host made it
 
 
 @dataclass(frozen=True)
@@ -117,6 +146,7 @@ class StagedRender:
     stage: str
     seconds: dict[str, float]
     query_patch: int | None = None
+    auto: dict[str, AutoMatte] = dataclasses.field(default_factory=dict)  #: head role -> its automatic matte
 
     def cpu(self) -> StagedRender:
         """Every tensor moved to the CPU (a no-op for CPU renders)."""
@@ -188,7 +218,13 @@ class HeadBlendEffect:
 
     # -- identity and rendering -------------------------------------------------------------------
     def frame_inputs(self, source: ClipSource, time: float, render_scale: float = 1.0) -> FrameInputs:
-        """The engine's inputs for one frame: colour clips cut to RGB, mattes to their last channel."""
+        """The engine's inputs for one frame: colour clips cut to RGB, mattes to their last channel (or made
+        automatically, see the module docstring)."""
+        return self._inputs(source, time, render_scale)[0]
+
+    def _inputs(self, source: ClipSource, time: float,
+                render_scale: float) -> tuple[FrameInputs, dict[str, AutoMatte]]:
+        """:meth:`frame_inputs` and the heads whose mattes were made automatically."""
         def fetch(role: str, channels: slice | None = None) -> torch.Tensor | None:
             name = self._name(role)
             if not source.connected(name):
@@ -196,21 +232,61 @@ class HeadBlendEffect:
             pixels = source.fetch(name, time, render_scale)
             return pixels if channels is None else pixels[channels]
 
-        def matte(role: str) -> torch.Tensor | None:
-            pixels = fetch(role)
-            return None if pixels is None else pixels[-1:]  # Alpha, or the A of RGBA
+        plates = {"target": fetch("target", slice(0, 3)), "source": fetch("source", slice(0, 3))}
+        auto: dict[str, AutoMatte] = {}
 
-        return FrameInputs(fetch("target", slice(0, 3)), fetch("source", slice(0, 3)), matte("target_matte"),
-                           matte("source_matte"), fetch("background"), fetch("clean_screen", slice(0, 3)),
-                           names=dict(self.clips.names))
+        def matte(head: str) -> torch.Tensor | None:
+            pixels = fetch(HEADS[head])
+            given = None if pixels is None else pixels[-1:]  # Alpha, or the A of RGBA
+            mode = self.params["matte_combine"]
+            if plates[head] is None or (given is not None and mode == "replace"):
+                return given
+            made, landmarks = self._auto_matte(source, head, plates[head], time, render_scale)
+            auto[head] = AutoMatte(self._name(HEADS[head]), "auto" if given is None else mode, landmarks)
+            return combine_mattes(given, made, mode)
+
+        frame = FrameInputs(plates["target"], plates["source"], matte("target"), matte("source"),
+                            fetch("background"), fetch("clean_screen", slice(0, 3)), names=dict(self.clips.names))
+        return frame, auto
+
+    def _auto_matte(self, source: ClipSource, head: str, plate: torch.Tensor, time: float,
+                    render_scale: float) -> tuple[torch.Tensor, FaceLandmarks | None]:
+        """The automatic matte of ``head``: the host's when it makes them, else found on this frame alone.
+        Errors (no face, two faces, the ``auto`` extra missing) name the clip it stands in for."""
+        name = self._name(HEADS[head])
+        try:
+            if isinstance(source, AutoMatteSource):
+                made = source.auto_matte(head, time, render_scale)
+                if made is not None:
+                    return made, None
+            network = to_network(plate.detach().float().cpu(), self.params.color_config())
+            with one_cpu_thread(torch.device("cpu")):  # the same bits in every host, as `changer mattes` makes
+                result = head_matte(network, self.params.head_matte_settings(render_scale))
+        except ChangerError as exc:
+            raise type(exc)(f"clip {name} (automatic head matte): {exc}") from None
+        return result.matte.to(plate.device), result.landmarks
+
+    def uses_auto_mattes(self, source: ClipSource) -> bool:
+        """True when a frame's head mattes are (partly) made automatically: the source plate is connected and a
+        head-matte clip is not, or ``matte_combine`` is not ``replace``."""
+        if not source.connected(self._name("source")):
+            return False
+        return self.params["matte_combine"] != "replace" or not all(
+            source.connected(self._name(role)) for role in HEADS.values())
+
+    def inputs_key(self, source: ClipSource, time: float, scale: float) -> tuple:
+        """What every cached product of a frame is keyed by besides its stage's params: the time, the render
+        scale and, with automatic mattes, the params they read."""
+        return time, scale, self.params.digest_of(AUTO_INPUT_PARAMS) if self.uses_auto_mattes(source) else ""
 
     def _unconnected(self, source: ClipSource) -> list[str]:
-        names = (self._name(r) for r in ("source", "target_matte", "source_matte"))
-        return [name for name in names if not source.connected(name)]
+        """The clips a render cannot do without (the head mattes can be made)."""
+        name = self._name("source")
+        return [] if source.connected(name) else [name]
 
     def is_identity(self, source: ClipSource, time: float, render_scale: float = 1.0) -> Identity | None:
-        """The Target passes through when a head matte or the source plate is not connected, or when a
-        head matte is empty and ``on_empty_matte`` is ``passthrough``."""
+        """The Target passes through when the source plate is not connected, or when a head matte is empty
+        and ``on_empty_matte`` is ``passthrough``."""
         target = self._name("target")
         missing = self._unconnected(source)
         if missing:
@@ -250,14 +326,14 @@ class HeadBlendEffect:
             plate = source.fetch(self._name("target"), time, scale)[:3]
             return StagedRender(None, None, None, passthrough_result(plate), "prepare", {})
         loaded = self._loaded or self.models.get(self.params["weights"], self.params["device"])
-        params, at = self.params, (time, scale)
-        frame = run.stage("inputs", (*at, str(loaded.device)),
-                          lambda: self.frame_inputs(source, time, scale).to(loaded.device))
+        params, at = self.params, self.inputs_key(source, time, scale)
+        frame, auto = run.stage("inputs", (*at, str(loaded.device)), lambda: self._device_inputs(source, time, scale,
+                                                                                                    loaded.device))
         patch = None if query is None else query_patch(loaded.model, params["network_resolution"], query)
         settings = params.frame_settings(scale, patch)
         job = run.stage("prepare", (*at, params.stage_digest("prepare")), lambda: prepare(frame, settings))
         if job is None:
-            return run.done(frame, None, None, passthrough_result(frame.target), patch)
+            return run.done(frame, None, None, passthrough_result(frame.target), patch, auto)
         output = run.stage("infer", (*at, params.stage_digest("infer"), patch),
                            lambda: _infer(loaded, job, settings))
 
@@ -269,7 +345,12 @@ class HeadBlendEffect:
             return result
 
         result = run.stage("comp", (*at, params.stage_digest("comp"), patch), comp)
-        return run.done(frame, job, output, result, patch)
+        return run.done(frame, job, output, result, patch, auto)
+
+    def _device_inputs(self, source: ClipSource, time: float, scale: float,
+                       device: torch.device) -> tuple[FrameInputs, dict[str, AutoMatte]]:
+        frame, auto = self._inputs(source, time, scale)
+        return frame.to(device), auto
 
     def _plate_key(self, run: _Run, frame: FrameInputs, settings: FrameSettings, at: tuple) -> PlateKey:
         """The artist's key of the plate; its screen depends on the screen settings only, so a keyer
@@ -340,10 +421,10 @@ class _Run:
         return value
 
     def done(self, frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput | None, result: FrameResult,
-             patch: int | None) -> StagedRender:
+             patch: int | None, auto: dict[str, AutoMatte]) -> StagedRender:
         ran = {self.STAGE_OF[name] for name in self.seconds}
         stage = next((name for name in STAGES if name in ran), "cached")
-        return StagedRender(frame, job, output, result, stage, dict(self.seconds), patch if job else None)
+        return StagedRender(frame, job, output, result, stage, dict(self.seconds), patch if job else None, auto)
 
 
 def _cpu(value: Any) -> Any:

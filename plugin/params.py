@@ -33,7 +33,7 @@ from typing import Any
 
 from changer.core.color import ColorConfig, get_config
 from changer.core.errors import ParamError, shown
-from changer.core.headmatte import HeadMatteSettings
+from changer.core.headmatte import MATTE_COMBINE_MODES, HeadMatteSettings
 from changer.core.keying import KeyerParams, param_specs
 from changer.core.pipeline import FrameSettings, GradeSettings, MatteSettings
 
@@ -215,6 +215,17 @@ def _auto_matte_params() -> list[Param]:
     ]
 
 
+def _matte_combine_param() -> Param:
+    """How a connected head-matte clip and the automatic head matte make the matte a render uses."""
+    return Param("matte_combine", "choice", "replace", "Matte Combine",
+                 "What a connected head-matte clip does with the automatic head matte, for each head (Target, "
+                 "Source): replace: the clip is the matte and no automatic matte is made (roto wins); add: the "
+                 "larger of the two (the clip adds what the automatic matte missed); subtract: the automatic "
+                 "matte less the clip (the clip cuts out what it should not hold). An unconnected head-matte clip "
+                 "is always made automatically.", "Mattes", "prepare", choices=MATTE_COMBINE_MODES,
+                 group="Automatic head matte")
+
+
 PARAMS: tuple[Param, ...] = (
     Param("tau", "float", 0.5, "τ (FPAT threshold)",
           "Fraction of a patch's pixels that the predicted foreground M must call body for the patch to join "
@@ -262,6 +273,7 @@ PARAMS: tuple[Param, ...] = (
           "clip and frame; passthrough outputs the target plate unchanged for that frame.", "Mattes",
           "prepare", choices=EMPTY_MATTE_POLICIES),
     *_auto_matte_params(),
+    _matte_combine_param(),
     *_keyer_params(),
     Param("output", "choice", "comp", "Output",
           "comp: the keyed result (new head, plate elsewhere) premultiplied, over Background when connected. "
@@ -289,6 +301,8 @@ PARAMS: tuple[Param, ...] = (
 _BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 #: Every keyer param, in the keyer's order.
 KEYER_PARAMS = tuple(spec.name for spec in param_specs())
+#: The automatic head matte's own params (``changer mattes`` reads these, the keyer's and the colour setup).
+AUTO_MATTE_PARAMS = tuple(p.name for p in _auto_matte_params())
 
 
 def get_param(name: str) -> Param:

@@ -30,10 +30,10 @@ class Shot:
     def path(self, stem: str, frame: int) -> Path:
         return self.folder / f"{stem}.{frame:04d}.exr"
 
-    def argv(self, out: str | Path, *extra: str) -> list[str]:
-        """``changer render`` argv (without the program name) for this shot."""
-        return ["render", "--target", self.pattern("target"), "--source", self.pattern("source"),
-                "--target-matte", self.pattern("tmatte"), "--source-matte", self.pattern("smatte"),
+    def argv(self, out: str | Path, *extra: str, mattes: bool = True) -> list[str]:
+        """``changer render`` argv (without the program name) for this shot; ``mattes`` False: plates alone."""
+        given = ["--target-matte", self.pattern("tmatte"), "--source-matte", self.pattern("smatte")] if mattes else []
+        return ["render", "--target", self.pattern("target"), "--source", self.pattern("source"), *given,
                 "--out", str(out), "--set", f"weights={self.weights}",
                 "--set", f"network_resolution={TEST_RESOLUTION}", "--no-progress", *extra]
 

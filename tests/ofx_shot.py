@@ -63,10 +63,13 @@ def area_half(pixels: np.ndarray) -> np.ndarray:
 
 
 def connect_shot(instance: Instance, shot: Shot, origin: tuple[int, int] = (0, 0), scale: float = 1.0,
-                 layout: Callable[[np.ndarray, tuple[int, int, int, int]], HostImage] | None = None) -> None:
-    """Connect the four clips to the shot's frames, bounds starting at ``origin`` (render-scaled pixels)."""
+                 layout: Callable[[np.ndarray, tuple[int, int, int, int]], HostImage] | None = None,
+                 clips: tuple[str, ...] = tuple(CLIP_FILES)) -> None:
+    """Connect ``clips`` (default the four) to the shot's frames, bounds starting at ``origin`` (render-scaled
+    pixels)."""
     make = layout or (lambda pixels, bounds: HostImage(pixels, bounds))
-    for name, (stem, channels) in CLIP_FILES.items():
+    for name in clips:
+        stem, channels = CLIP_FILES[name]
         def provide(time: float, _: tuple[float, float], stem: str = stem, channels: int = channels) -> HostImage:
             pixels = frame_pixels(shot, stem, int(time), channels)
             if scale != 1.0:

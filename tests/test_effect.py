@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from auto_shot import FACE_SIZE, needs_models, no_mediapipe
 from changer.core.color import from_network
-from changer.core.errors import ImageReadError, ParamError
+from changer.core.errors import ImageReadError, MissingExtraError, ParamError
+from changer.core.headmatte.face_models import face_models
 from changer.core.masks import Box
 from changer.plugin.descriptor import IDENTIFIER
-from changer.plugin.effect import HeadBlendEffect, RenderAborted
+from changer.plugin.effect import HeadBlendEffect, Identity, RenderAborted
 from changer.plugin.models import ModelCache
 from changer.plugin.params import resolve_params
 from changer.plugin.render_cache import MISSING, LruCache, RenderCache
@@ -70,7 +72,8 @@ def test_contexts_declare_clips_with_components_and_flags() -> None:
     general = HeadBlendEffect.describe_in_context("general")
     assert list(general.names.values()) == ["Target", "Source", "TargetHeadMatte", "SourceHeadMatte",
                                             "Background", "CleanScreen"]
-    assert [c.name for c in general.clips if c.optional] == ["Background", "CleanScreen"]
+    assert [c.name for c in general.clips if c.optional] == ["TargetHeadMatte", "SourceHeadMatte", "Background",
+                                                            "CleanScreen"]
     assert [c.name for c in general.clips if c.is_mask] == ["TargetHeadMatte", "SourceHeadMatte"]
     assert "Alpha" in general.clip("target_matte").components
     filt = HeadBlendEffect.describe_in_context("filter")
@@ -95,10 +98,10 @@ def test_regions_and_clip_preferences(weights: Path, clips: dict) -> None:
     assert effect.get_clip_preferences().output_premultiplication == "opaque"
 
 
-def test_is_identity_for_unconnected_or_empty_mattes(weights: Path, clips: dict) -> None:
+def test_is_identity_for_an_unconnected_source_or_empty_mattes(weights: Path, clips: dict) -> None:
     effect = _effect(weights)
-    partial = MemorySource({k: v for k, v in clips.items() if k != "SourceHeadMatte"})
-    assert effect.is_identity(partial, 1).clip == "Target"
+    partial = MemorySource({k: v for k, v in clips.items() if k != "Source"})
+    assert effect.is_identity(partial, 1) == Identity("Target", 1, "not connected: Source")
     result = effect.render(partial, 1)
     assert result.passthrough and torch.equal(result.rgba[:3], clips["Target"])
     empty = MemorySource({**clips, "SourceHeadMatte": torch.zeros_like(clips["SourceHeadMatte"])})
@@ -207,3 +210,72 @@ def test_in_the_filter_context_errors_name_that_contexts_clips(weights: Path, cl
     empty = {**filt, "Actor": clips["Source"], "SourceHeadMatte": torch.zeros_like(clips["SourceHeadMatte"])}
     with pytest.raises(ImageReadError, match=r"^clip SourceHeadMatte: the head matte is empty"):
         _effect(weights, "filter").render(MemorySource(empty), 1)
+
+
+@pytest.fixture(scope="module")
+def faces() -> dict[str, torch.Tensor]:
+    """A studio pair big enough for the face models (their faces about 40 px high), with the exact head mattes."""
+    source, target = make_pair(7, FACE_SIZE)
+    return {"Target": from_network(target.plate), "Source": from_network(source.plate),
+            "TargetHeadMatte": target.mask("head", soft=True), "SourceHeadMatte": source.mask("head", soft=True)}
+
+
+def _iou(matte: torch.Tensor, truth: torch.Tensor) -> float:
+    pred, want = matte[0] >= 0.5, truth[0] > 0.5
+    return float((pred & want).sum() / (pred | want).sum())
+
+
+@needs_models
+def test_an_unconnected_head_matte_is_made_from_its_plate(weights: Path, faces: dict) -> None:
+    """Plates alone render: each head matte is found on the frame (IoU ≥ 0.94 against the studio's exact one,
+    measured 0.96-0.97), the panel learns which are automatic and from which face oval."""
+    plates = MemorySource({k: faces[k] for k in ("Target", "Source")})
+    effect = _effect(weights, device="cpu")
+    assert effect.is_identity(plates, 1) is None
+    staged = effect.render_stages(plates, 1)
+    assert not staged.result.passthrough and staged.job is not None
+    for head, clip in (("target", "TargetHeadMatte"), ("source", "SourceHeadMatte")):
+        assert _iou(getattr(staged.inputs, f"{head}_matte"), faces[clip]) >= 0.94
+        auto = staged.auto[head]
+        assert auto.clip == clip and auto.mode == "auto" and auto.landmarks.oval.shape[1] == 2
+    one = MemorySource({k: faces[k] for k in ("Target", "Source", "SourceHeadMatte")})
+    assert set(effect.render_stages(one, 1).auto) == {"target"}, "a connected matte replaces the automatic one"
+
+
+@needs_models
+def test_matte_combine_replaces_adds_or_subtracts(weights: Path, faces: dict) -> None:
+    auto = _effect(weights).frame_inputs(MemorySource({k: faces[k] for k in ("Target", "Source")}), 1)
+    roto = torch.zeros(1, *FACE_SIZE[::-1])
+    roto[:, 100:, :] = 0.5  # a hand-made matte of the lower frame, half on
+    host = MemorySource({**faces, "TargetHeadMatte": roto, "SourceHeadMatte": roto})
+    expected = {"replace": roto, "add": torch.maximum(roto, auto.target_matte),
+                "subtract": (auto.target_matte - roto).clamp(0.0, 1.0)}
+    for mode, want in expected.items():
+        effect = _effect(weights, matte_combine=mode)
+        staged = effect.render_stages(host, 1)
+        assert torch.equal(staged.inputs.target_matte, want), mode
+        assert set(staged.auto) == (set() if mode == "replace" else {"target", "source"}), mode
+
+
+@needs_models
+def test_with_an_automatic_matte_a_keyer_knob_reaches_back_to_the_matte(weights: Path, faces: dict) -> None:
+    """The automatic matte is keyed with the artist's keyer, so its comp-stage knobs change it: the cache must
+    make the frame again, and the result is a fresh render's."""
+    host, cache = MemorySource({k: faces[k] for k in ("Target", "Source")}), RenderCache()
+    effect = _effect(weights, device="cpu")
+    effect.render_stages(host, 1, cache=cache)
+    effect.set_params(clip_black=0.2)
+    assert effect.render_stages(host, 1, cache=cache).stage == "prepare"
+    fresh = _effect(weights, device="cpu", clip_black=0.2).render(host, 1)
+    assert torch.equal(effect.render(host, 1, cache=cache).rgba, fresh.rgba)
+
+
+def test_without_the_extra_an_unconnected_matte_names_clip_and_extra(weights: Path, faces: dict,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    no_mediapipe(monkeypatch)
+    host = MemorySource({k: faces[k] for k in ("Target", "Source", "SourceHeadMatte")})
+    with pytest.raises(MissingExtraError, match=r"^clip TargetHeadMatte \(automatic head matte\): .*"
+                                                r'pip install -e "\.\[auto\]"') as info:
+        _effect(weights).render(host, 1)
+    assert "\n" not in str(info.value)
+    face_models.cache_clear()

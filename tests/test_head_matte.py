@@ -7,9 +7,7 @@ need them skip with the reason, and the missing-extra message is still tested (b
 
 from __future__ import annotations
 
-import builtins
 import importlib.metadata
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,6 +18,7 @@ import pytest
 import tomllib
 import torch
 
+from auto_shot import needs_models, no_mediapipe
 from changer.core.color import from_network
 from changer.core.errors import HeadMatteError, MissingExtraError
 from changer.core.headmatte import (
@@ -39,8 +38,6 @@ from changer.plugin.hosts.batch import PARAMS_ATTRIBUTE
 from changer.training.studio import iter_shot, random_sample
 
 ROOT = Path(__file__).resolve().parents[1]
-HAVE_MODELS = importlib.util.find_spec("mediapipe") is not None
-needs_models = pytest.mark.skipif(not HAVE_MODELS, reason=f"the face models are not installed ({EXTRA_INSTALL})")
 SIZE = (640, 480)
 #: Head IoU at 0.5 against the studio's exact head matte on these 640x480 frames (faces about 100 px high, so
 #: the soft edge weighs more than at 1080p): measured 0.957 (short hair, seed 6) and 0.978 (long hair, seed 3).
@@ -182,21 +179,9 @@ def test_tracking_resumes_exactly_from_a_state() -> None:
         assert np.array_equal(a, b)
 
 
-def _no_mediapipe(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = builtins.__import__
-
-    def fake(name: str, *args: object, **kwargs: object) -> object:
-        if name == "mediapipe" or name.startswith("mediapipe."):
-            raise ImportError(f"No module named {name!r} (simulated)")
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
-    face_models_module.face_models.cache_clear()
-
-
 def test_without_the_extra_the_message_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    _no_mediapipe(monkeypatch)
+    no_mediapipe(monkeypatch)
     with pytest.raises(MissingExtraError, match=r'pip install -e "\.\[auto\]"') as info:
         head_matte(_green())
     assert "\n" not in str(info.value)

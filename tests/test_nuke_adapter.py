@@ -57,9 +57,12 @@ def test_knob_values_become_a_command_line_that_changer_render_reads(params: lis
     assert shlex.split(shlex.join(argv)) == argv
 
 
-def test_missing_inputs_are_an_artist_message() -> None:
-    with pytest.raises(commands.AdapterError, match="TargetHeadMatte"):
-        commands.render_argv("changer", {"Target": "t.####.exr", "Source": "s.####.exr"}, "o.####.exr", None, [])
+def test_missing_inputs_are_an_artist_message_and_mattes_are_optional() -> None:
+    with pytest.raises(commands.AdapterError, match="input.s.: Source$"):
+        commands.render_argv("changer", {"Target": "t.####.exr"}, "o.####.exr", None, [])
+    argv = commands.render_argv("changer", {"Target": "t.####.exr", "Source": "s.####.exr"}, "o.####.exr", None, [])
+    options = RenderOptions.from_args(parse_args(argv[1:]))
+    assert options.target_matte is None and options.source_matte is None
 
 
 def test_params_come_from_changers_own_python(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from auto_shot import FACE_SIZE, needs_models
 from changer.core.io import read_image
 from changer.plugin.commands.main import main
 from changer.plugin.effect import HeadBlendEffect
@@ -108,6 +109,9 @@ def test_describe_declares_the_one_param_list_and_the_clips(host: HeadlessHost) 
     assert set(general.clips) == {"Output", "Target", "Source", "TargetHeadMatte", "SourceHeadMatte", "Background",
                                   "CleanScreen"}
     assert general.clips["TargetHeadMatte"].props.get("OfxImageClipPropIsMask") == 1
+    optional = {name for name, clip in general.clips.items()
+                if name != "Output" and clip.props.get("OfxImageClipPropOptional") == 1}
+    assert optional == {"TargetHeadMatte", "SourceHeadMatte", "Background", "CleanScreen"}
     filter_ = host.describe_in_context("filter")
     assert {"Source", "Actor"} <= set(filter_.clips)
     assert host.effect_descriptor.props.get("OfxImageEffectPropColourManagementStyle") == \
@@ -139,10 +143,30 @@ def test_two_instances_two_frames_equal_changer_render(host: HeadlessHost, shot:
         assert host.destroy_instance(instance) == STAT_OK
 
 
-def _batch_source(shot: Shot) -> SequenceClipSource:
-    patterns = {"target": shot.pattern("target"), "source": shot.pattern("source"),
-                "target_matte": shot.pattern("tmatte"), "source_matte": shot.pattern("smatte")}
+def _batch_source(shot: Shot, mattes: bool = True) -> SequenceClipSource:
+    patterns = {"target": shot.pattern("target"), "source": shot.pattern("source")}
+    if mattes:
+        patterns |= {"target_matte": shot.pattern("tmatte"), "source_matte": shot.pattern("smatte")}
     return SequenceClipSource(resolve_clips(patterns, [1, 2], {}))
+
+
+@needs_models
+def test_unconnected_mattes_are_made_per_frame_as_the_effect_makes_them(host: HeadlessHost,
+                                                                        tmp_path: Path) -> None:
+    """Plates alone in the OpenFX node: the sidecar makes both head mattes from the plates (stateless), and the
+    result is the effect's over the same plates (within 1e-5)."""
+    faces = write_shot(tmp_path / "faces", frames=2, size=FACE_SIZE)
+    instance = node_instance(host, faces)
+    connect_shot(instance, faces, clips=("Target", "Source"))
+    assert host.is_identity(instance, 1)[0] == STAT_REPLY_DEFAULT
+    width, height = FACE_SIZE
+    out = output_image(height, width)
+    assert host.render(instance, 1, (0, 0, width, height), out) == STAT_OK, instance.message
+    effect = HeadBlendEffect("general", resolve_params({"weights": str(faces.weights),
+                                                        "network_resolution": TEST_RESOLUTION}))
+    expected = effect.render(_batch_source(faces, mattes=False), 1)
+    assert not expected.passthrough
+    np.testing.assert_allclose(out.read(), expected.rgba.permute(1, 2, 0).numpy(), atol=TOLERANCE, rtol=0)
 
 
 def test_render_scale_half_equals_the_effect_at_half(host: HeadlessHost, shot: Shot) -> None:
@@ -193,7 +217,7 @@ def test_only_the_render_window_is_written(host: HeadlessHost, shot: Shot, refer
     assert (got[outside] == -7.0).all()
 
 
-def test_identity_when_a_matte_is_not_connected(host: HeadlessHost, shot: Shot) -> None:
+def test_identity_when_the_source_is_not_connected(host: HeadlessHost, shot: Shot) -> None:
     instance = node_instance(host, shot)
     assert host.is_identity(instance, 1) == (STAT_OK, "Target")
     connect_shot(instance, shot)

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QPixmap
 
+from auto_shot import no_mediapipe
+from changer.core.headmatte import EXTRA_INSTALL
+from changer.core.headmatte.face_models import face_models
 from changer.plugin.commands.main import EXIT_USER_ERROR, main
 from changer.plugin.models import MODELS
 from node_shot import Shot, write_shot
@@ -108,3 +111,17 @@ def test_a_good_screenshot_is_written_atomically_and_replaces_the_last(
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["review.png"], "no temp file left"
     MODELS.clear()
+
+
+def test_plates_alone_without_the_extra_is_one_line_before_the_window(
+        shot: Shot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    no_mediapipe(monkeypatch)
+    png = tmp_path / "never.png"
+    argv = [a for a in _argv(shot, "--screenshot", str(png)) if "matte" not in a]  # plates alone
+    assert main(argv) == EXIT_USER_ERROR
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("changer review: error: clip TargetHeadMatte (no --target-matte given); clip "
+                           "SourceHeadMatte (no --source-matte given): automatic head mattes need the optional face "
+                           f"models: {EXTRA_INSTALL}")
+    assert not png.exists()
+    face_models.cache_clear()

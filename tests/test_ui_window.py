@@ -22,9 +22,7 @@ from changer.plugin.params import PAGES, PARAMS
 from changer.ui.qtcompat import RESERVE, binding_leaks_none
 from changer.ui.session import ReviewSession
 from changer.ui.window import ReviewWindow
-from ui_shot import SIZE, UiShot, write_ui_shot
-
-TIMEOUT_MS = 30_000
+from ui_shot import SIZE, TIMEOUT_MS, UiShot, shown, write_ui_shot
 
 
 @pytest.fixture(scope="module")
@@ -37,18 +35,6 @@ def _fresh_models():
     MODELS.clear()
     yield
     MODELS.clear()
-
-
-def shown(qtbot, window: ReviewWindow, action=None) -> int:
-    """Do ``action`` and wait until the window shows the image of the newest request; its generation."""
-    def newest() -> bool:
-        return (window.reply is not None and not window._schedule.isActive()
-                and window.reply.generation == window.worker.generation)
-
-    if action is not None:
-        action()
-    qtbot.waitUntil(newest, timeout=TIMEOUT_MS)
-    return window.reply.generation
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from .session import RenderedFrame
 COLOR, MATTE, HEAT = "color", "matte", "heat"
 #: Checkerboard behind the final comp: square size in pixels and its two scene-linear greys.
 CHECKER, CHECKER_DARK, CHECKER_LIGHT = 16, 0.05, 0.12
+#: The head-matte overlay: how much of the plate the matte tints, and the tint (scene-linear magenta).
+TINT_OPACITY, TINT = 0.5, (0.6, 0.0, 0.6)
 
 
 class LayerUnavailable(Exception):
@@ -102,6 +104,18 @@ def _plate_alpha(rendered: RenderedFrame) -> torch.Tensor:
     return alpha[0]
 
 
+def _matte_over_plate(head: str) -> Callable[[RenderedFrame], torch.Tensor]:
+    """``head``'s plate with its head matte, as the render read or made it (before shaping), tinted over it."""
+    def extract(rendered: RenderedFrame) -> torch.Tensor:
+        inputs = rendered.inputs
+        if inputs is None or getattr(inputs, f"{head}_matte") is None:
+            raise LayerUnavailable(f"frame {rendered.request.frame} passes through (no {head} head matte)")
+        plate, matte = getattr(inputs, head), getattr(inputs, f"{head}_matte") * TINT_OPACITY
+        tint = torch.tensor(TINT, dtype=plate.dtype).view(3, 1, 1)
+        return plate * (1.0 - matte) + tint * matte
+    return extract
+
+
 def _attention(rendered: RenderedFrame) -> torch.Tensor:
     _, output = _network(rendered)
     if output.attention is None:
@@ -126,6 +140,11 @@ LAYERS: tuple[Layer, ...] = (
     Layer("plate", "Target plate", COLOR, lambda r: r.inputs.target,
           "The double's green-screen plate (A side of the wipe)."),
     Layer("source", "Source plate", COLOR, lambda r: r.inputs.source, "The actor's head plate."),
+    Layer("target_overlay", "Target head matte overlay", COLOR, _matte_over_plate("target"),
+          "The double's head matte (given, or made from the plate: the status line says which) tinted over the "
+          "plate, before threshold, grow and feather; L draws the face oval an automatic one was built from."),
+    Layer("source_overlay", "Source head matte overlay", COLOR, _matte_over_plate("source"),
+          "The actor's head matte (given or automatic) tinted over the source plate, before shaping."),
     Layer("target_matte", "Target head matte", MATTE, _crop_matte(lambda job: job.target_head),
           "M_T^head after threshold, grow/shrink and feather, as the network sees it."),
     Layer("source_matte", "Source head matte", MATTE, _crop_matte(lambda job: job.source_head),

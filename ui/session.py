@@ -4,7 +4,8 @@ A :class:`ReviewSession` is built from the same :class:`~changer.plugin.hosts.op
 ``changer render`` (clips, frames, ``--config``, ``--set``) and checks them with the batch host's own
 readers, so the panel and the batch render agree on every input and param. Every frame is rendered by
 :meth:`~changer.plugin.effect.HeadBlendEffect.render_stages`, the driver the batch host uses, over the
-batch host's :class:`~changer.plugin.hosts.clips.SequenceClipSource`, with the session's
+batch host's :class:`~changer.plugin.hosts.clips.SequenceClipSource` (a missing head matte made by the
+effect on each frame, untracked), with the session's
 :class:`~changer.plugin.render_cache.RenderCache`: a keyer slider re-runs only the comp stage (against
 the cached screen of the plate), τ re-runs infer and comp. The proxy is the OpenFX render scale: the
 clip source area-averages the plates down and the effect scales the spatial params with them.
@@ -22,6 +23,7 @@ from changer.core.masks import Box
 from changer.core.model import ChangerOutput
 from changer.core.pipeline import FrameInputs, FrameResult, NetworkJob
 from changer.plugin.effect import HeadBlendEffect, StagedRender, query_patch
+from changer.plugin.hosts.auto_mattes import auto_heads, auto_models
 from changer.plugin.hosts.batch import resolve_render_params, shot_frames
 from changer.plugin.hosts.clips import ClipFiles, SequenceClipSource, resolve_clips
 from changer.plugin.hosts.options import RenderOptions
@@ -90,17 +92,25 @@ class RenderedFrame:
     def query_patch(self) -> int | None:
         return self.staged.query_patch
 
+    def matte_sources(self) -> dict[str, str]:
+        """Head -> where its matte came from: ``given``, ``auto``, or how a given one was combined (``add``...)."""
+        return {head: self.staged.auto[head].mode if head in self.staged.auto else "given"
+                for head in ("target", "source")}
+
 
 class ReviewSession:
     """A shot under review: its clips and frames, the current params, and the effect's stage cache."""
 
     def __init__(self, options: RenderOptions, cache_mb: int = DEFAULT_CACHE_MB) -> None:
-        missing = [f"--{role.replace('_', '-')}" for role in CLIP_ROLES[:4] if getattr(options, role) is None]
+        missing = [f"--{role.replace('_', '-')}" for role in CLIP_ROLES[:2] if getattr(options, role) is None]
         if missing:
             raise SequenceError(f"missing required option(s): {', '.join(missing)}")
         self.options = options
         self.params = resolve_render_params(options)
         self.params.color_config()
+        heads = auto_heads(options, self.params)
+        if heads:
+            auto_models(heads)  # without the auto extra, one line naming the clips, before the window opens
         self.frames = shot_frames(options)
         patterns = {role: getattr(options, role) for role in CLIP_ROLES}
         channels = {"target_matte": options.target_matte_channel, "source_matte": options.source_matte_channel}
@@ -143,7 +153,8 @@ class ReviewSession:
         """Frames whose composite with ``request``'s params, scale and query is cached."""
         params = request.params
         patch = query_patch(self.model(params).model, params["network_resolution"], request.query)
-        wanted = (request.scale, params.stage_digest("comp"), patch)
+        at = HeadBlendEffect("general", params).inputs_key(self.source, 0, request.scale)
+        wanted = (*at[1:], params.stage_digest("comp"), patch)
         return {key[0] for key in self.cache.keys("comp") if key[1:] == wanted}
 
 

@@ -16,7 +16,18 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QPolygonF,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 log = logging.getLogger(__name__)
@@ -31,6 +42,7 @@ FRAME_BORDER = QColor(90, 90, 96)
 WIPE_COLOR = QColor(240, 190, 60)
 BOX_COLOR = QColor(90, 200, 255, 170)
 PATCH_COLOR = QColor(255, 80, 200)
+LANDMARK_COLOR = QColor(255, 230, 40)  #: the face ovals automatic head mattes were built from
 
 
 def to_qimage(rgb8: np.ndarray) -> QImage:
@@ -63,6 +75,7 @@ class ImageViewer(QWidget):
         self.wipe_position = 0.5  #: fraction of the frame width
         self._box: QRectF | None = None
         self._patch: QRectF | None = None
+        self._ovals: list[QPolygonF] = []
         self._hud = ""
         self._message = ""
         self._press: QPointF | None = None
@@ -86,6 +99,11 @@ class ImageViewer(QWidget):
     def set_overlays(self, box: QRectF | None, patch: QRectF | None) -> None:
         """The network crop box and the FPAT query patch, in frame pixels (None hides them)."""
         self._box, self._patch = box, patch
+        self.update()
+
+    def set_landmarks(self, ovals: list[QPolygonF]) -> None:
+        """Face ovals to outline, in frame pixels (empty hides them)."""
+        self._ovals = ovals
         self.update()
 
     def set_hud(self, text: str) -> None:
@@ -234,6 +252,10 @@ class ImageViewer(QWidget):
                 painter.setPen(QPen(color, 1.5, style))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(QRectF(self.to_widget(rect.topLeft()), self.to_widget(rect.bottomRight())))
+        for oval in self._ovals:
+            painter.setPen(QPen(LANDMARK_COLOR, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolygon(QPolygonF([self.to_widget(point) for point in oval]))
         if self.wipe_enabled:
             x = self._wipe_x()
             painter.setPen(QPen(WIPE_COLOR, 1.5))

@@ -18,8 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QGuiApplication, QKeySequence
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QGuiApplication, QKeySequence, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -57,7 +57,8 @@ BANNER_STYLE = "background: #5a2326; color: #ffd9d9; padding: 6px 10px; border-r
 SHORTCUTS = (
     ("F", "fit the frame in the view"), ("1", "1:1 zoom"), ("+ / -", "zoom in / out (wheel: about the cursor)"),
     ("R, G, B, A", "show one channel; again for RGB"), ("W", "A/B wipe: plate | layer"), ("C", "show the network crop"),
-    ("Left / Right", "previous / next frame"), ("Home / End", "first / last frame"),
+    ("L", "face ovals of automatic head mattes"), ("Left / Right", "previous / next frame"),
+    ("Home / End", "first / last frame"),
     ("Ctrl+S", "save settings (shot TOML)"), ("Ctrl+Shift+C", "copy the changer render command"),
     ("F5", "reload the inputs from disk"),
 )
@@ -84,6 +85,7 @@ class ReviewWindow(QMainWindow):
         self.query = (0.5, 0.5)
         self.wipe = False
         self.show_box = True
+        self.show_landmarks = False
         self.reply: Reply | None = None
         self.error = ""
         self.saved_path: Path | None = session.config_path
@@ -272,6 +274,8 @@ class ReviewWindow(QMainWindow):
         self.wipe_action = self._action(view, "A/B &Wipe (plate | layer)", ("W",), self.toggle_wipe, checkable=True)
         self.box_action = self._action(view, "Show Network &Crop", ("C",), self._toggle_box, checkable=True)
         self.box_action.setChecked(True)
+        self.landmarks_action = self._action(view, "Show Face &Landmarks (automatic mattes)", ("L",),
+                                             self._toggle_landmarks, checkable=True)
         frame_menu = self.menuBar().addMenu("F&rame")
         self._action(frame_menu, "&Next", (Qt.Key.Key_Right,), lambda: self.step(1))
         self._action(frame_menu, "&Previous", (Qt.Key.Key_Left,), lambda: self.step(-1))
@@ -376,6 +380,10 @@ class ReviewWindow(QMainWindow):
 
     def _toggle_box(self) -> None:
         self.show_box = self.box_action.isChecked()
+        self._overlays()
+
+    def _toggle_landmarks(self) -> None:
+        self.show_landmarks = self.landmarks_action.isChecked()
         self._overlays()
 
     def set_proxy(self, scale: float) -> None:
@@ -511,6 +519,8 @@ class ReviewWindow(QMainWindow):
         scale = rendered.request.scale
         size = f"{width}\u00d7{height}" + ("" if scale == 1.0 else f" (proxy {PROXY_LABELS.get(scale, '')})")
         parts = [f"frame {rendered.request.frame}", size]
+        if rendered.inputs is not None:
+            parts.append("mattes: " + ", ".join(f"{head} {how}" for head, how in rendered.matte_sources().items()))
         if rendered.stage == "cached":
             parts.append("cached")
         else:
@@ -524,6 +534,7 @@ class ReviewWindow(QMainWindow):
 
     def _overlays(self) -> None:
         rendered = self.reply.rendered if self.reply else None
+        self.viewer.set_landmarks(self.face_ovals())
         if rendered is None or rendered.job is None:
             self.viewer.set_overlays(None, None)
             return
@@ -534,6 +545,18 @@ class ReviewWindow(QMainWindow):
 
         patch = rect(rendered.query_box) if self.layer == "attention" and rendered.query_box else None
         self.viewer.set_overlays(rect(rendered.job.box) if self.show_box else None, patch)
+
+    def face_ovals(self) -> list[QPolygonF]:
+        """With Landmarks on, the face oval the shown head's automatic matte was built from (the actor's on the
+        source layers, else the double's), in full-frame pixels; none for a given matte."""
+        rendered = self.reply.rendered if self.reply else None
+        if not self.show_landmarks or rendered is None:
+            return []
+        auto = rendered.staged.auto.get("source" if self.layer.startswith("source") else "target")
+        if auto is None or auto.landmarks is None:
+            return []
+        inverse = 1.0 / rendered.request.scale
+        return [QPolygonF([QPointF(x * inverse, y * inverse) for x, y in auto.landmarks.oval])]
 
     def _on_failed(self, generation: int, message: str) -> None:
         if generation < self._shown_generation:

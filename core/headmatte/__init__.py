@@ -9,19 +9,21 @@ what it measures: ``docs/mattes.md``.
 
 from .face_models import EXTRA_INSTALL, mediapipe_version
 from .landmarks import FACE_OVAL, FaceLandmarks
-from .matte import HeadMatteResult, HeadMatteSettings, head_matte
+from .matte import MATTE_COMBINE_MODES, HeadMatteResult, HeadMatteSettings, combine_mattes, head_matte
 from .smoothing import OneEuroFilter, OneEuroSettings
 from .tracker import HeadTracker
 
 __all__ = [
     "EXTRA_INSTALL",
     "FACE_OVAL",
+    "MATTE_COMBINE_MODES",
     "FaceLandmarks",
     "HeadMatteResult",
     "HeadMatteSettings",
     "HeadTracker",
     "OneEuroFilter",
     "OneEuroSettings",
+    "combine_mattes",
     "head_matte",
     "mediapipe_version",
 ]

@@ -124,3 +124,21 @@ def head_matte(plate: torch.Tensor, settings: HeadMatteSettings | None = None, *
     diagnostics |= {"face_height_px": layout.frame.height, "hair_below_px": float(hair.sum())}
     log.debug("head matte: face %.0f px high, window %s, %s", layout.frame.height, box, diagnostics)
     return HeadMatteResult(matte, face, fitted, box, diagnostics)
+
+
+#: How a given (hand-made) head matte and the automatic one make one matte (the ``matte_combine`` param).
+MATTE_COMBINE_MODES = ("replace", "add", "subtract")
+
+
+def combine_mattes(given: torch.Tensor | None, auto: torch.Tensor, mode: str) -> torch.Tensor:
+    """The head matte a render uses: ``auto`` alone when nothing is ``given``, else ``given`` (replace: roto
+    wins), their maximum (add) or ``auto`` less ``given`` (subtract), all in [0, 1]."""
+    if given is None:
+        return auto
+    if mode == "replace":
+        return given
+    if mode == "add":
+        return torch.maximum(given, auto)
+    if mode == "subtract":
+        return (auto - given).clamp(0.0, 1.0)
+    raise ValueError(f"matte combine mode {mode!r}: expected one of {', '.join(MATTE_COMBINE_MODES)}")

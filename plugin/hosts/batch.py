@@ -42,7 +42,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from tqdm import tqdm
@@ -76,6 +76,9 @@ from ..shotfile import read_shot
 from ..terminate import EXIT_TERMINATED, exit_on_sigterm
 from .clips import ClipFiles, SequenceClipSource, resolve_clips
 from .options import REQUIRED_CLIPS, OutputOptions, RenderOptions
+
+if TYPE_CHECKING:
+    from .auto_mattes import MattePlan
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,15 @@ class BatchPlan(ABC):
     def make(self, effect: HeadBlendEffect, source: SequenceClipSource, frame: int) -> FrameResult:
         """The pixels of ``frame``."""
 
+    def clip_source(self, stills: dict[str, tuple[torch.Tensor, ImageMeta]]) -> SequenceClipSource:
+        """The clips one frame is made from (``stills``: a process's stills, read once)."""
+        return SequenceClipSource(self.clips, stills)
+
+    def before_frames(self, progress: bool | None) -> list[str]:
+        """Make what every frame reads besides the clips (nothing by default), before the frames' locks; what
+        was made, for the summary."""
+        return []
+
     def attributes(self) -> dict[str, str]:
         """EXR header attributes stamped on every output frame."""
         return {PARAMS_ATTRIBUTE: self.digest}
@@ -142,9 +154,17 @@ class RenderPlan(BatchPlan):
 
     options: RenderOptions
     weights: Path
+    auto: dict[str, MattePlan] = field(default_factory=dict)  #: head -> its automatic matte pre-pass
 
     def channels(self) -> list[str]:
         return expected_channels(self.params)
+
+    def clip_source(self, stills: dict[str, tuple[torch.Tensor, ImageMeta]]) -> SequenceClipSource:
+        return SequenceClipSource(self.clips, stills, {head: plan.as_clip() for head, plan in self.auto.items()})
+
+    def before_frames(self, progress: bool | None) -> list[str]:
+        """The automatic head mattes' pre-pass (tracked through the shot, so it runs before any frame)."""
+        return [plan.write_for_render(progress) for plan in self.auto.values()]
 
     def effect(self) -> HeadBlendEffect:
         effect = HeadBlendEffect("general", self.params.replace(weights=str(self.weights)))
@@ -168,6 +188,7 @@ class RenderSummary:
     stages: dict[str, float] = field(default_factory=dict)
     out: str = ""
     reported: tuple[str, ...] = REPORTED_STAGES  #: the stages :meth:`text` names
+    made: list[str] = field(default_factory=list)  #: what the job made before its frames (one summary each)
 
     def add(self, timings: dict[str, float]) -> None:
         for name, value in timings.items():
@@ -186,7 +207,7 @@ class RenderSummary:
             line += f" ({self.frames_per_minute:.1f} frames/min)"
             stages = ", ".join(f"{n} {self.stages.get(n, 0.0):.1f} s" for n in self.reported)
             line += f"; per stage, summed over frames: {stages}"
-        return line + f"\noutput: {self.out}"
+        return "".join(f"{text}\n" for text in self.made) + line + f"\noutput: {self.out}"
 
 
 def resolve_render_params(options: OutputOptions, only: Collection[str] | None = None, why: str = "") -> ParamValues:
@@ -317,20 +338,31 @@ def output_digest(options: OutputOptions, **facts: object) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
-def render_digest(params: ParamValues, card: dict[str, object], options: RenderOptions) -> str:
-    """:func:`output_digest` of a render: its params, the weights card, the matte channels."""
+def render_digest(params: ParamValues, card: dict[str, object], options: RenderOptions,
+                  auto: dict[str, str] | None = None) -> str:
+    """:func:`output_digest` of a render: its params, the weights card, the matte channels and, for each head
+    whose matte is made automatically, its matte sequence's digest (face models' version, params)."""
     return output_digest(
         options, params=params.digest(),
         weights={k: card[k] for k in ("architecture", "architecture_version", "config", "tensors_sha256")},
-        mattes=[options.target_matte_channel, options.source_matte_channel],
+        mattes=[options.target_matte_channel, options.source_matte_channel], **({"auto": auto} if auto else {}),
     )
 
 
 def plan_render(options: RenderOptions) -> RenderPlan:
     """Check everything a render needs before any frame is written (see the module docstring)."""
+    from .auto_mattes import (  # noqa: PLC0415  (it builds on this module)
+        auto_digests,
+        auto_heads,
+        auto_models,
+        plan_auto_mattes,
+    )
+
     check_options(options, REQUIRED_CLIPS)
     params = resolve_render_params(options)
     params.color_config()
+    heads = auto_heads(options, params)
+    models = auto_models(heads) if heads else ""  # the auto extra, refused before anything is written
     frames = shot_frames(options)
     patterns = {role: getattr(options, role) for role in
                 ("target", "source", "target_matte", "source_matte", "background", "clean_screen")}
@@ -341,10 +373,11 @@ def plan_render(options: RenderOptions) -> RenderPlan:
                    (clips["source"].name, clips["target"].name))
     out = check_out(options.out, frames, clips)
     loaded = MODELS.get(params["weights"], params["device"])  # refuses missing, truncated or foreign weights now
-    digest = render_digest(params, read_card(loaded.path), options)
+    digest = render_digest(params, read_card(loaded.path), options, auto_digests(options, params, heads, models))
     todo = frames_to_render(out, frames, expected_channels(params), digest, clips["target"].meta.display_window,
                             options.overwrite)
-    return RenderPlan(options, params, clips, tuple(frames), tuple(todo), out, digest, loaded.path)
+    auto = plan_auto_mattes(options, params, frames, out, heads, models) if heads and todo else {}
+    return RenderPlan(options, params, clips, tuple(frames), tuple(todo), out, digest, loaded.path, auto)
 
 
 def _stage_timings(pipeline: dict[str, float], read: float, write: float, total: float) -> dict[str, float]:
@@ -365,7 +398,7 @@ class FrameRenderer:
     def __call__(self, frame: int) -> dict[str, float]:
         """Render ``frame``, write it atomically, return its stage timings; errors name the frame."""
         start = time.perf_counter()
-        source = SequenceClipSource(self.plan.clips, self.stills)
+        source = self.plan.clip_source(self.stills)
         try:
             with one_cpu_thread(self.device):
                 result = self.plan.make(self.effect, source, frame)
@@ -456,11 +489,12 @@ def _render_serial(plan: BatchPlan, todo: list[int]) -> Iterator[tuple[int, dict
 def render(plan: BatchPlan, progress: bool | None = None) -> RenderSummary:
     """Lock the plan's frames, render those still needed, with a progress bar (ETA) when ``progress`` allows."""
     remove_stale_temp_files(plan.out.folder, plan.out.prefix)
+    made = plan.before_frames(progress)
     with FrameLocks((plan.out.path(f) for f in plan.frames), plan.out.folder / f".{plan.out.prefix}lock-breaker"):
         # Under the locks, look again: another render may have finished some frames since the plan was made.
         todo = frames_to_render(plan.out, plan.todo, plan.channels(), plan.digest, plan.window, plan.options.overwrite)
         summary = RenderSummary(skipped=[f for f in plan.frames if f not in set(todo)], out=plan.out.text,
-                                reported=plan.stages)
+                                reported=plan.stages, made=made)
         workers = min(plan.options.workers, max(len(todo), 1))
         start = time.perf_counter()
         frames = _render_serial(plan, todo) if workers == 1 else _render_parallel(plan, todo, workers)

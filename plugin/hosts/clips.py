@@ -6,7 +6,8 @@ resolution changes, clips whose frame sizes disagree and files without the chann
 files: every clip is placed in the Target's data window (zeros outside its own) so all pixels line
 up; image clips are taken as they are (they are in the working space), mattes untouched. At an
 OpenFX render scale below 1 (the review panel's proxy) every clip is area-averaged down to
-``round(size * scale)`` pixels (:func:`downscale`).
+``round(size * scale)`` pixels (:func:`downscale`). A render that makes its head mattes hands their
+sequences over as the ``auto`` clips, read as the effect's automatic mattes.
 """
 
 from __future__ import annotations
@@ -123,9 +124,10 @@ def downscale(pixels: torch.Tensor, render_scale: float) -> torch.Tensor:
 class SequenceClipSource:
     """:class:`~changer.plugin.effect.ClipSource` over :class:`ClipFiles`; times are frame numbers."""
 
-    def __init__(self, clips: dict[str, ClipFiles],
-                 stills: dict[str, tuple[torch.Tensor, ImageMeta]] | None = None) -> None:
-        self._by_name = {clip.name: clip for clip in clips.values()}
+    def __init__(self, clips: dict[str, ClipFiles], stills: dict[str, tuple[torch.Tensor, ImageMeta]] | None = None,
+                 auto: dict[str, ClipFiles] | None = None) -> None:
+        self._auto = {} if auto is None else {head: clip.name for head, clip in auto.items()}
+        self._by_name = {clip.name: clip for clip in (*clips.values(), *(auto or {}).values())}
         self._by_role = clips
         self._target = clips["target"]
         self._stills = {} if stills is None else stills  # a still (background, clean screen) is read once
@@ -138,6 +140,12 @@ class SequenceClipSource:
     def region_of_definition(self, clip: str, time: float) -> Box:
         w = self._by_name[clip].meta.data_window
         return Box(w.x, w.y, w.x + w.width, w.y + w.height)
+
+    def auto_matte(self, head: str, time_: float, render_scale: float = 1.0) -> torch.Tensor | None:
+        """The automatic matte of ``head`` a render's pre-pass made (``auto``: head -> its sequence), else None
+        (the effect makes one from the frame: :class:`~changer.plugin.effect.AutoMatteSource`)."""
+        name = self._auto.get(head)
+        return None if name is None else self.fetch(name, time_, render_scale)[-1:]
 
     def fetch(self, clip: str, time_: float, render_scale: float = 1.0) -> torch.Tensor:
         files = self._by_name[clip]

@@ -20,12 +20,14 @@ from changer.core.io import EXR_COMPRESSIONS, EXR_PIXEL_TYPES, chunk_frames, for
 CLIP_OPTIONS = {
     "target": ("target", "the double's green-screen plate sequence, e.g. plate.####.exr (required)"),
     "source": ("source", "the actor's head plate sequence (required)"),
-    "target_matte": ("target_matte", "the double's head matte sequence (required)"),
-    "source_matte": ("source_matte", "the actor's head matte sequence (required)"),
+    "target_matte": ("target_matte", "the double's head matte sequence (optional: when absent it is made from "
+                                     "the Target plate, see docs/mattes.md)"),
+    "source_matte": ("source_matte", "the actor's head matte sequence (optional: when absent it is made from "
+                                     "the Source plate)"),
     "background": ("background", "optional background plate sequence (or a still) to comp over"),
     "clean_screen": ("clean_screen", "optional clean screen plate sequence (or a still)"),
 }
-REQUIRED_CLIPS = ("target", "source", "target_matte", "source_matte")
+REQUIRED_CLIPS = ("target", "source")
 CLIPS_GROUP = "clips (sequence patterns: name.####.exr, name.%04d.exr, name.@@@@.exr)"
 _Options = TypeVar("_Options", bound="OutputOptions")
 
@@ -59,8 +61,8 @@ class RenderOptions(OutputOptions):
 
     target: str
     source: str
-    target_matte: str
-    source_matte: str
+    target_matte: str | None = None
+    source_matte: str | None = None
     background: str | None = None
     clean_screen: str | None = None
     target_matte_channel: str = "auto"

@@ -25,7 +25,8 @@ INPUT_FLAGS = (
     ("Background", "--background"),
     ("CleanScreen", "--clean-screen"),
 )
-REQUIRED_INPUTS = ("Target", "Source", "TargetHeadMatte", "SourceHeadMatte")
+#: The head mattes are optional: ``changer render`` makes a missing one from its plate.
+REQUIRED_INPUTS = ("Target", "Source")
 
 
 class AdapterError(Exception):

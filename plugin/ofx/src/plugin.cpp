@@ -358,15 +358,14 @@ OfxStatus instance_action(const std::string &action, OfxImageEffectHandle effect
     return kOfxStatOK;
   }
   if (action == kOfxImageEffectActionIsIdentity) {
-    for (const char *role : {"source", "target_matte", "source_matte"}) {
-      if (connected(in, in->names[role])) continue;
-      OfxTime time = 0;
-      prop->propGetDouble(in_args, kOfxPropTime, 0, &time);
-      prop->propSetString(out_args, kOfxPropName, 0, target.c_str());
-      prop->propSetDouble(out_args, kOfxPropTime, 0, time);
-      return kOfxStatOK;
-    }
-    return kOfxStatReplyDefault;
+    // The Target passes through until the actor's plate is connected; an unconnected head matte is made
+    // from its plate by the effect (HeadBlendEffect._unconnected says the same).
+    if (connected(in, in->names["source"])) return kOfxStatReplyDefault;
+    OfxTime time = 0;
+    prop->propGetDouble(in_args, kOfxPropTime, 0, &time);
+    prop->propSetString(out_args, kOfxPropName, 0, target.c_str());
+    prop->propSetDouble(out_args, kOfxPropTime, 0, time);
+    return kOfxStatOK;
   }
   if (action == kOfxActionInstanceChanged) {
     if (in->crashes < kMaxCrashes) clear_message(in);
