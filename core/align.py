@@ -40,6 +40,12 @@ class Similarity:
     def is_identity(self) -> bool:
         return self.scale == 1.0 and self.angle == 0.0 and self.tx == 0.0 and self.ty == 0.0
 
+    def apply(self, points: torch.Tensor) -> torch.Tensor:
+        """Source pixel coordinates (K,2: x, y) to target coordinates, in ``points``' dtype."""
+        c, s = self.scale * math.cos(self.angle), self.scale * math.sin(self.angle)
+        x, y = points[:, 0], points[:, 1]
+        return torch.stack([c * x - s * y + self.tx, s * x + c * y + self.ty], dim=1)
+
     def inverse_matrix(self) -> torch.Tensor:
         """(2,3) float64 matrix mapping target coordinates back to source coordinates."""
         c, s = math.cos(self.angle) / self.scale, math.sin(self.angle) / self.scale
@@ -133,9 +139,3 @@ def warp_into_box(image: torch.Tensor, transform: Similarity, box: Box, padding_
     grid = torch.stack([2.0 * px / w - 1.0, 2.0 * py / h - 1.0], dim=-1).to(image.dtype)
     return F.grid_sample(image, grid[None].expand(n, -1, -1, -1), mode="bilinear",
                          padding_mode=padding_mode, align_corners=False)
-
-
-def warp_frame(image: torch.Tensor, transform: Similarity, padding_mode: str = "zeros") -> torch.Tensor:
-    """The whole frame warped (used for the aligned source matte, one channel)."""
-    _, _, h, w = image.shape
-    return warp_into_box(image, transform, Box(0, 0, w, h), padding_mode)

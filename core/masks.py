@@ -337,3 +337,30 @@ def seam_weight(box: Box, frame_size: tuple[int, int], width: float, like: torch
     wy = ramp(box.height, box.y0 > 0, box.y1 < h_frame)
     wx = ramp(box.width, box.x0 > 0, box.x1 < w_frame)
     return (wy[:, None] * wx[None, :])[None, None]
+
+
+def polygon(points: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(1,1,H,W) 0/1 matte of the closed polygon ``points`` (K,2: x, y in pixels, pixel centres at
+    ``i + 0.5``), filled by the even-odd rule; ``size`` is (H, W).
+
+    >>> square = torch.tensor([[1.0, 1.0], [3.0, 1.0], [3.0, 3.0], [1.0, 3.0]])
+    >>> polygon(square, (4, 4))[0, 0].int().tolist()
+    [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
+    """
+    if points.dim() != 2 or points.shape[-1] != 2 or points.shape[0] < 3:
+        raise ParamError(f"polygon: expected (K,2) points with K >= 3, got {tuple(points.shape)}")
+    height, width = size
+    p = points.to(torch.float64)
+    x0, y0 = p[:, 0], p[:, 1]
+    x1, y1 = p.roll(-1, 0)[:, 0], p.roll(-1, 0)[:, 1]
+    ys = torch.arange(height, dtype=torch.float64, device=p.device) + 0.5
+    xs = torch.arange(width, dtype=torch.float64, device=p.device) + 0.5
+    inside = torch.zeros(height, width, dtype=torch.bool, device=p.device)
+    for k in range(p.shape[0]):
+        spans = (y0[k] > ys) != (y1[k] > ys)  # rows whose centre line this edge crosses
+        if not bool(spans.any()):
+            continue
+        t = (ys[spans] - y0[k]) / (y1[k] - y0[k])
+        cross = x0[k] + t * (x1[k] - x0[k])
+        inside[spans] ^= xs[None, :] < cross[:, None]
+    return inside[None, None].float()

@@ -50,6 +50,7 @@ from changer.core.pipeline import (
     FrameSettings,
     NetworkJob,
     PlateKey,
+    classical_output,
     composite,
     empty_mattes,
     infer,
@@ -382,6 +383,8 @@ def query_patch(model: ChangerNet, resolution: int, query: tuple[float, float]) 
 
 
 def _infer(loaded: LoadedModel, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:
+    if settings.method == "classical":
+        return classical_output(job)
     with loaded.lock:  # a model runs one frame at a time
         return infer(loaded.model, job, settings)
 

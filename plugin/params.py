@@ -35,7 +35,7 @@ from changer.core.color import ColorConfig, get_config
 from changer.core.errors import ParamError, shown
 from changer.core.headmatte import MATTE_COMBINE_MODES, HeadMatteSettings
 from changer.core.keying import KeyerParams, param_specs
-from changer.core.pipeline import FrameSettings, MatteSettings
+from changer.core.pipeline import FrameSettings, GradeSettings, MatteSettings
 
 PARAM_TYPES = ("float", "int", "bool", "choice", "string", "path", "rgb")
 STAGES = ("prepare", "infer", "comp")
@@ -46,7 +46,8 @@ NETWORK_KEYER_PARAMS = tuple(spec.name for spec in param_specs() if spec.network
 #: Keyer params measured in pixels (scaled by the render scale), as the keyer's specs say.
 SPATIAL_KEYER_PARAMS = tuple(spec.name for spec in param_specs() if spec.spatial)
 OUTPUTS = ("comp", "green", "mattes", "aovs")
-ALIGNMENTS = ("none", "similarity")
+ALIGNMENTS = ("auto", "none", "similarity")
+METHODS = ("changer", "classical")
 EMPTY_MATTE_POLICIES = ("error", "passthrough")
 DEVICES = ("auto", "cpu", "cuda")
 #: Network crops are resized to a square of this many pixels; it must be a multiple of this.
@@ -230,11 +231,26 @@ PARAMS: tuple[Param, ...] = (
           "Fraction of a patch's pixels that the predicted foreground M must call body for the patch to join "
           "the body group of FPAT's attention. Lower: more patches count as body.", "Head Blend", "infer",
           0.0, 1.0, 0.0, 1.0),
-    Param("alignment", "choice", "none", "Alignment",
-          "none: the source plate is used where it is. similarity: scale, rotate and move the source head so "
-          "that its matte's centroid, area and orientation match the target head matte's (mattes that include "
-          "very different hair make this fit the hair, not the face).", "Head Blend", "prepare",
-          choices=ALIGNMENTS),
+    Param("method", "choice", "changer", "Method",
+          "changer: the CHANGER network makes the new head's colour and the neck and body it uncovers. "
+          "classical: no network; the aligned, grade-matched source head is pasted with its feathered matte over "
+          "the double's body, whose uncovered part is filled from the body around it. Same outputs and layers; "
+          "use it where the synthetic-trained network is not good enough (real footage today).", "Head Blend",
+          "infer", choices=METHODS),
+    Param("alignment", "choice", "auto", "Alignment",
+          "none: the source plate is used where it is (it must have the target's size). similarity: scale, "
+          "rotate and move the source head so that its matte's centroid, area and orientation match the target "
+          "head matte's (mattes that include very different hair make this fit the hair, not the face). auto: "
+          "similarity when the source plate's size differs from the target's, else none.", "Head Blend",
+          "prepare", choices=ALIGNMENTS),
+    Param("grade_strength", "float", 1.0, "Grade Match",
+          "How far the new head's skin is moved to the double's (CIELAB median and spread of the skin in each "
+          "head matte, contrast clamped to 0.5-2x): applied to the source before the network (the grey head's "
+          "lightness) and to the result after it. 0: the source's own colours.", "Head Blend", "prepare",
+          0.0, 1.0, 0.0, 1.0),
+    Param("grade_colour", "rgb", None, "Grade Skin Colour",
+          "The double's skin colour to match to (working space, e.g. picked off the neck). auto: measured in "
+          "the target head matte.", "Head Blend", "prepare", 0.0, 1000.0, 0.0, 1.0),
     Param("neck_margin", "float", 0.0, "Neck Margin",
           "Also remove this many pixels around the head union from the body reference I_T^body (the network "
           "was trained with 0).", "Head Blend", "prepare", 0.0, 1000.0, 0.0, 100.0, spatial=True),
@@ -393,7 +409,9 @@ class ParamValues(Mapping[str, Any]):
             keyer=self.keyer_params(render_scale), tau=self["tau"], target_matte=matte("target"),
             source_matte=matte("source"), neck_margin=self.scaled("neck_margin", render_scale),
             crop_padding=self["crop_padding"], network_resolution=self["network_resolution"],
-            alignment=self["alignment"], output=self["output"], seam_feather=self.scaled("seam_feather", render_scale),
+            alignment=self["alignment"], method=self["method"], grade=GradeSettings(self["grade_strength"],
+                                                                                      self["grade_colour"]),
+            output=self["output"], seam_feather=self.scaled("seam_feather", render_scale),
             on_empty_matte=self["on_empty_matte"], color=self.color_config(), query_patch=query_patch,
         )
 

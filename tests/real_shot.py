@@ -17,15 +17,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from changer.core.align import fit_points, warp_into_box
-from changer.core.color import from_network
+from changer.core.align import warp_into_box
+from changer.core.color import from_network, to_network
+from changer.core.color.lab import srgb_to_lab
+from changer.core.grade import skin_pixels
 from changer.core.headmatte import FaceLandmarks, head_matte
 from changer.core.headmatte.face_models import face_models
-from changer.core.headmatte.landmarks import find_face
+from changer.core.headmatte.landmarks import OVAL_CHIN, find_face
 from changer.core.masks import Box, grow_shrink
-from changer.core.pipeline import stages
+from changer.core.pipeline import classical_output, stages
 from changer.core.pipeline.frame import FrameInputs, FrameResult
 from changer.core.pipeline.plate import key_plate, plate_screen
+from changer.core.pipeline.skin import neck_strip
 from changer.plugin.models import MODELS
 from changer.plugin.params import resolve_params
 
@@ -111,20 +114,20 @@ class Rendered:
 
 
 def render(source_name: str, target_name: str, **changes: object) -> Rendered:
-    """The pair rendered with the node's params (``changes`` on top of :func:`params`); the source placed
-    on the double's face by the similarity between the two face ovals."""
+    """The pair rendered with the node's params (``changes`` on top of :func:`params`): the source portrait
+    at its own size, placed by the pipeline (``alignment`` auto: the similarity between the two face ovals)."""
     pair = real_pair(source_name, target_name)
     height, width = pair.target.shape[-2:]
-    fit = fit_points(torch.from_numpy(pair.source_face.oval), torch.from_numpy(pair.target_face.oval))
-    frame_box = Box(0, 0, width, height)
-    source = warp_into_box(pair.source[None], fit, frame_box, "border")[0]
-    source_matte = warp_into_box(pair.source_matte[None], fit, frame_box)[0]
-    frame = FrameInputs(pair.target, source, pair.target_matte, source_matte)
+    frame = FrameInputs(pair.target, pair.source, pair.target_matte, pair.source_matte,
+                        target_points=torch.from_numpy(pair.target_face.oval).float(),
+                        source_points=torch.from_numpy(pair.source_face.oval).float())
     values = params(**changes)
     settings = values.frame_settings()
     job = stages.prepare(frame, settings)
     plate_key = key_plate(plate_screen(frame, settings), settings)
-    result = stages.composite(frame, job, stages.infer(model(values), job, settings), settings, plate_key)
+    output = classical_output(job) if values["method"] == "classical" else stages.infer(model(values), job, settings)
+    result = stages.composite(frame, job, output, settings, plate_key)
+    source_matte = warp_into_box(pair.source_matte[None], job.alignment, Box(0, 0, width, height))[0]
     return Rendered(pair, result, source_matte, plate_key.alpha[0])
 
 
@@ -147,8 +150,74 @@ def haze(rendered: Rendered, near: int = 100, level: float = 0.05) -> float:
 
 #: A head matte covers a pixel above this value.
 SOLID_MATTE = 0.5
+#: The target head matte's default grow (the ``target_matte_grow`` param), as the render shapes it.
+TARGET_MATTE_GROW = 2.0
 
 
 def grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
     """(1,H,W) bool grown by ``radius`` pixels (a square max filter)."""
     return F.max_pool2d(mask[None].float(), 2 * radius + 1, 1, radius)[0] > 0
+
+
+def median_lab(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """(3,) median CIELAB of ``image`` (3,H,W, sRGB-encoded) over the bool ``region`` (1,H,W)."""
+    return srgb_to_lab(image, dim=0)[:, region[0]].median(dim=1).values
+
+
+def result_display(rendered: Rendered) -> tuple[torch.Tensor, torch.Tensor]:
+    """The comp's colour un-premultiplied, sRGB-encoded (3,H,W), and its alpha (1,H,W)."""
+    rgba = rendered.result.rgba
+    alpha = rgba[3:4]
+    return to_network(rgba[:3] / alpha.clamp_min(1e-6)).clamp(0.0, 1.0), alpha
+
+
+def double_neck(rendered: Rendered) -> torch.Tensor:
+    """(1,H,W) bool: the double's neck skin in the plate: below the double's chin by a twentieth to three tenths
+    of a face height, within a third of a face height of the chin's column, solid in the key, skin-coloured and
+    outside the double's head matte (which the grade match measured)."""
+    face = rendered.pair.target_face
+    chin_x, chin_y = face.oval[OVAL_CHIN]
+    height, width = rendered.plate_alpha.shape[-2:]
+    ys = torch.arange(height)[:, None].float()
+    xs = torch.arange(width)[None, :].float()
+    box = ((ys > chin_y + 0.05 * face.height) & (ys < chin_y + 0.3 * face.height)
+           & ((xs - float(chin_x)).abs() < face.height / 3))[None]
+    solid = (rendered.plate_alpha > 0.95) & (rendered.pair.target_matte < SOLID_MATTE)
+    skin = skin_pixels(rendered.pair.target_display[None], solid[None].float())[0]
+    shaped = grow_shrink(rendered.pair.target_matte[None], TARGET_MATTE_GROW)
+    graded_on = neck_strip(shaped, rendered.plate_alpha[None])[0]
+    return box & solid & skin & ~grown(graded_on, 4)
+
+
+def new_face(rendered: Rendered) -> torch.Tensor:
+    """(1,H,W) bool: the new face's skin in the comp: the placed face oval shrunk by a tenth of its size, opaque,
+    skin-coloured (eyes, brows and lips drop out)."""
+    rgb, alpha = result_display(rendered)
+    oval = rendered.source_matte > SOLID_MATTE
+    rows = torch.nonzero(oval[0].any(dim=1))
+    size = int(rows.max() - rows.min()) if len(rows) else 0
+    inner = grow_shrink(oval[None].float(), -0.1 * size)[0] > SOLID_MATTE
+    return inner & (alpha > 0.95) & skin_pixels(rgb[None], inner[None].float())[0]
+
+
+def skin_delta_e(rendered: Rendered) -> float:
+    """ΔE76 between the medians of the new face's skin and the double's neck skin."""
+    rgb, _ = result_display(rendered)
+    face, neck = median_lab(rgb, new_face(rendered)), median_lab(rendered.pair.target_display, double_neck(rendered))
+    return float((face - neck).norm())
+
+
+def band_delta_e(rendered: Rendered) -> float:
+    """ΔE76 between the median of the strip under the new jaw (from the new chin down a twentieth of the face's
+    height, as wide as a third of it, opaque in the comp) and the double's neck skin."""
+    rgb, alpha = result_display(rendered)
+    oval = rendered.source_matte > SOLID_MATTE
+    rows, cols = torch.nonzero(oval[0].any(dim=1)), torch.nonzero(oval[0].any(dim=0))
+    top, chin = int(rows.min()), int(rows.max())
+    size, centre = chin - top, float(cols.float().mean())
+    height, width = alpha.shape[-2:]
+    ys, xs = torch.arange(height)[:, None], torch.arange(width)[None, :].float()
+    strip = ((ys > chin) & (ys <= chin + max(size // 20, 2)) & ((xs - centre).abs() < size / 6))[None]
+    band = strip & (alpha > 0.95)
+    neck = median_lab(rendered.pair.target_display, double_neck(rendered))
+    return float((median_lab(rgb, band) - neck).norm())

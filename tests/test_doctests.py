@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["changer.core.checks", "changer.core.io.sequence"]
+MODULES = ["changer.core.checks", "changer.core.io.sequence", "changer.core.color.lab", "changer.core.grade"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -61,7 +61,7 @@ def _fill(shot: Shot, stem: str, frame: int, value: float) -> None:
 
 def _resize_all(shot: Shot, stem: str, size: tuple[int, int], frames: range) -> None:
     for frame in frames:
-        write_image(shot.path(stem, frame), torch.rand(3, size[1], size[0]))
+        write_image(shot.path(stem, frame), torch.rand(1 if stem.endswith("matte") else 3, size[1], size[0]))
 
 
 def _weights_copy(shot: Shot, tmp: Path, damage: Callable[[Path], None] | None = None, card: bool = True) -> str:
@@ -128,8 +128,15 @@ CASES: list[tuple[str, Case, list[str]]] = [
                                      s.argv(o / OUT))[1], ["clip Source", "source.0002.exr"]),
     ("truncated_exr", lambda s, o, t: (_truncate(s.path("target", 3)), s.argv(o / OUT))[1],
      ["Target", "frame 3", "target.0003.exr"]),
-    ("clip_sizes_disagree", lambda s, o, t: (_resize_all(s, "source", (96, 64), range(1, 4)), s.argv(o / OUT))[1],
-     ["clip sizes disagree", "Source is 96x64", "Target is 64x64"]),
+    ("clip_sizes_disagree", lambda s, o, t: (_resize_all(s, "tmatte", (96, 64), range(1, 4)), s.argv(o / OUT))[1],
+     ["clip sizes disagree", "TargetHeadMatte is 96x64", "Target is 64x64"]),
+    ("source_matte_size_is_not_the_sources", lambda s, o, t: (_resize_all(s, "smatte", (96, 64), range(1, 4)),
+                                                              s.argv(o / OUT))[1],
+     ["clip sizes disagree", "SourceHeadMatte is 96x64", "Source is 64x64"]),
+    ("other_size_source_without_alignment", lambda s, o, t: ([_resize_all(s, c, (96, 64), range(1, 4))
+                                                              for c in ("source", "smatte")],
+                                                             s.argv(o / OUT, "--set", "alignment=none"))[1],
+     ["alignment=none", "Source is 96x64", "Target is 64x64", "alignment=auto"]),
     ("resolution_changes", lambda s, o, t: (_resize_all(s, "target", (96, 64), range(2, 3)), s.argv(o / OUT))[1],
      ["clip Target", "resolution changes", "frame 2"]),
     ("one_channel_plate", lambda s, o, t: ([write_image(s.path("target", f), torch.rand(1, 64, 64)) for f in (1, 2, 3)],

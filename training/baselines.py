@@ -5,6 +5,10 @@
 * :func:`classical_inpaint`: the head coloured by Reinhard's Lab transfer from ``I_T^head``, then the
   hole ``M^ip`` filled by OpenCV inpainting (Telea, or Navier–Stokes) from its surroundings (the
   target's body, neck and screen).
+* :func:`node_classical`: the node's ``method = classical`` (:mod:`changer.core.pipeline.classical`):
+  the grey head grade-matched to the double's face skin in ``I_T^head`` (:mod:`changer.core.grade`),
+  the hole filled push-pull from the body. The node grades the *colour* source plate; here only the
+  grey head is given, as to every row.
 
 OpenCV (``opencv-python-headless``) is imported lazily: only evaluation needs it.
 """
@@ -16,6 +20,8 @@ import torch
 
 from changer.core.compose import NetInputs
 from changer.core.errors import ChangerError
+from changer.core.grade import grade_match, skin_stats
+from changer.core.pipeline.classical import classical_y
 
 EPS = 1e-6
 
@@ -83,3 +89,14 @@ def classical_inpaint(inputs: NetInputs, source_head: torch.Tensor, method: str 
         result = np.where(hole[..., None] > 0, filled, coloured)
         out.append(torch.from_numpy(np.ascontiguousarray(result)).permute(2, 0, 1))
     return torch.stack(out).to(inputs.x)
+
+
+def node_classical(inputs: NetInputs, source_head: torch.Tensor) -> torch.Tensor:
+    """The node's classical method on the network's inputs (module docstring); (N,3,H,W) in [0,1]."""
+    heads = []
+    for i in range(inputs.x.shape[0]):
+        x, matte, head = inputs.x[i : i + 1], source_head[i : i + 1], inputs.head[i : i + 1]
+        target, source = skin_stats(head, _reference_matte(head)), skin_stats(x, matte)
+        heads.append(x if target is None or source is None else grade_match(x, matte, source, target))
+    body = ((inputs.body.amax(1, keepdim=True) > 1e-3) & (inputs.union < 0.5)).to(inputs.x.dtype)
+    return classical_y(inputs.x, body, inputs.inpaint, torch.cat(heads), source_head)

@@ -1,9 +1,9 @@
-"""CIE colour differences for the evaluation: sRGB → CIELAB (D65), ΔE76 and ΔE2000.
+"""CIE colour differences for the evaluation: ΔE76 and ΔE2000 of CIELAB (D65) values.
 
-The network's images are sRGB-encoded display values in [0, 1] (as the studio renders them), so
-they are decoded with the sRGB curve, taken to XYZ with the IEC 61966-2-1 matrix and to CIELAB
-against the D65 white. Differences are computed in float64: ΔE2000 has branch points (hue
-wrap-around, near-zero chroma) that float32 rounding can push to the wrong side.
+The network's images are sRGB-encoded display values in [0, 1] (as the studio renders them); they go
+to CIELAB with :func:`changer.core.color.lab.srgb_to_lab` (re-exported here). Differences are
+computed in float64: ΔE2000 has branch points (hue wrap-around, near-zero chroma) that float32
+rounding can push to the wrong side.
 
 ΔE2000 follows Sharma, Wu & Dalal, "The CIEDE2000 color-difference formula: implementation notes,
 supplementary test data, and mathematical observations" (Color Res. Appl. 30(1), 2005), with
@@ -16,22 +16,11 @@ import math
 
 import torch
 
-#: sRGB (linear) → XYZ, IEC 61966-2-1.
-SRGB_TO_XYZ = ((0.4124, 0.3576, 0.1805), (0.2126, 0.7152, 0.0722), (0.0193, 0.1192, 0.9505))
-#: The D65 reference white (X, Y, Z).
-D65 = (0.95047, 1.0, 1.08883)
-_DELTA = 6.0 / 29.0
+from changer.core.color.lab import srgb_to_lab
+
+__all__ = ["delta_e76", "delta_e2000", "srgb_to_lab"]
+
 _POW25_7 = 25.0**7
-
-
-def srgb_to_lab(rgb: torch.Tensor, dim: int = 1) -> torch.Tensor:
-    """CIELAB (D65) of sRGB-encoded values in [0, 1] (clamped), channels along ``dim``; float64."""
-    c = rgb.to(torch.float64).clamp(0.0, 1.0).movedim(dim, -1)
-    lin = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    xyz = lin @ c.new_tensor(SRGB_TO_XYZ).T / c.new_tensor(D65)
-    f = torch.where(xyz > _DELTA**3, xyz.clamp_min(1e-12) ** (1.0 / 3.0), xyz / (3 * _DELTA**2) + 4.0 / 29.0)
-    fx, fy, fz = f.unbind(-1)
-    return torch.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], -1).movedim(-1, dim)
 
 
 def delta_e76(lab1: torch.Tensor, lab2: torch.Tensor, dim: int = 1) -> torch.Tensor:

@@ -24,7 +24,7 @@ import torch
 from changer.core.io.atomic import atomic_path
 from changer.core.model import ChangerNet
 from changer.core.model.fpat import body_share
-from changer.training.baselines import classical_inpaint, naive_paste
+from changer.training.baselines import classical_inpaint, naive_paste, node_classical
 from changer.training.batch import EVAL_SEED, Batch, make_batch
 from changer.training.loop import EVAL_AUGMENT
 from changer.training.metrics import psnr, ssim
@@ -84,6 +84,7 @@ def baseline_methods() -> dict[str, Method]:
         "naive paste (mean/std colour, hole green)": lambda b: naive_paste(b.inputs, b.source_head),
         "Telea inpaint + Reinhard Lab": lambda b: classical_inpaint(b.inputs, b.source_head, "telea"),
         "NS inpaint + Reinhard Lab": lambda b: classical_inpaint(b.inputs, b.source_head, "ns"),
+        "classical (node: grade match + push-pull fill)": lambda b: node_classical(b.inputs, b.source_head),
     }
 
 

@@ -6,11 +6,12 @@ resolution, :mod:`.place`, and the artist key of the plate, :mod:`.plate`). See
 (:mod:`changer.plugin.effect`) is the one driver: it runs the stages and caches their products.
 """
 
+from .classical import classical_output
 from .frame import FULL_FRAME_COVERAGE, FrameInputs, FrameResult, NetworkJob
 from .place import Placement, place
 from .plate import KEY_LAYERS, PlateKey, PlateScreen, key_plate, key_result, keyer_in_network_space, plate_screen
-from .settings import FrameSettings, MatteSettings
-from .stages import composite, empty_mattes, infer, passthrough_result, prepare
+from .settings import FrameSettings, GradeSettings, MatteSettings
+from .stages import alignment_mode, composite, empty_mattes, infer, passthrough_result, prepare
 from .timing import StageTimer
 
 __all__ = [
@@ -19,12 +20,15 @@ __all__ = [
     "FrameInputs",
     "FrameResult",
     "FrameSettings",
+    "GradeSettings",
     "MatteSettings",
     "NetworkJob",
     "PlateKey",
     "PlateScreen",
     "Placement",
     "StageTimer",
+    "alignment_mode",
+    "classical_output",
     "composite",
     "empty_mattes",
     "infer",

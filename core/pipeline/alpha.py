@@ -27,7 +27,7 @@ from .. import masks
 SOLID = 0.5
 
 
-def _column_reach(mask: torch.Tensor, pixels: int, below: bool) -> torch.Tensor:
+def column_reach(mask: torch.Tensor, pixels: int, below: bool) -> torch.Tensor:
     """(1,1,h,w) bool: a pixel of ``mask`` lies within ``pixels`` rows below (or above) in the same column."""
     pooled = F.max_pool2d(mask.float(), (2 * pixels + 1, 1), stride=1, padding=(pixels, 0))
     shift = pixels
@@ -44,19 +44,27 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     """(1,1,h,w) 0/1: the part of ``inpaint`` between the new head's jaw and the double's body (module docstring).
 
     The reach (how far below the body may be) is a quarter of the double's head matte's height: the gap under a
-    jaw is short, while the air beside the neck, under a cheek, reaches down to the shoulders. An opening
-    (shrink, then grow, by a twelfth of the head's width) drops the thin wedges under the jaw's corners
-    beside the neck: the neck under the chin is wider than that, the air beside it is not.
+    jaw is short, while the air beside the neck, under a cheek, reaches down to the shoulders. An opening along
+    rows (shrink, then grow, by a twelfth of the head's width left and right) drops the thin wedges under the
+    jaw's corners beside the neck: the neck under the chin is wider than that, the air beside it is not. Along
+    rows only, so that a flat bridge (a shorter jaw just above the double's neck) is not eroded away.
     """
     box = masks.bounding_box((target_head > SOLID).float())
     if box is None:
         return torch.zeros_like(inpaint)
     reach = max(box.height // 4, 1)
     head_above = torch.cummax((source_head > SOLID).float(), dim=-2).values > 0
-    body_below = _column_reach(body > SOLID, reach, below=True) | (body > SOLID)
+    body_below = column_reach(body > SOLID, reach, below=True) | (body > SOLID)
     bridge = ((inpaint > 0) & (target_head > 0) & head_above & body_below).float()
-    opening = max(box.width / 12.0, 1.0)
-    return torch.minimum(masks.grow_shrink(masks.grow_shrink(bridge, -opening), opening), bridge)
+    return _row_opening(bridge, max(round(box.width / 12.0), 1))
+
+
+def _row_opening(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Opening along rows only (shrink, then grow, ``radius`` pixels left and right): runs narrower than
+    ``2·radius + 1`` go, however tall; a short bridge under a wide jaw stays, however flat."""
+    width = (1, 2 * radius + 1)
+    shrunk = -F.max_pool2d(-mask, width, stride=1, padding=(0, radius))
+    return torch.minimum(F.max_pool2d(shrunk, width, stride=1, padding=(0, radius)), mask)
 
 
 def edit_alpha(source_head: torch.Tensor, target_head: torch.Tensor, plate_alpha: torch.Tensor,

@@ -14,6 +14,7 @@ import torch
 from ..align import Similarity
 from ..compose import NetInputs
 from ..errors import ImageReadError
+from ..grade import SkinStats
 from ..masks import Box
 
 #: A matte covering at least this share of the frame is refused: it is almost surely not a head matte.
@@ -21,6 +22,8 @@ FULL_FRAME_COVERAGE = 0.99
 #: Role -> channel counts a clip may have. The roles are the fields of :class:`FrameInputs`.
 CLIP_CHANNELS = {"target": (3,), "source": (3,), "target_matte": (1,), "source_matte": (1,),
                  "background": (3, 4), "clean_screen": (3,)}
+#: The roles that share the source plate's size (any size: the alignment places the source head).
+SOURCE_ROLES = ("source", "source_matte")
 #: Role -> the node's clip name in its general context; a host in another context passes its own names.
 GENERAL_CLIP_NAMES = {"target": "Target", "source": "Source", "target_matte": "TargetHeadMatte",
                       "source_matte": "SourceHeadMatte", "background": "Background", "clean_screen": "CleanScreen"}
@@ -28,7 +31,8 @@ GENERAL_CLIP_NAMES = {"target": "Target", "source": "Source", "target_matte": "T
 
 @dataclass
 class FrameInputs:
-    """The pixels of one frame; every tensor has the target's height and width and one device."""
+    """The pixels of one frame, on one device; the source plate and its matte share a size of their own
+    (:data:`SOURCE_ROLES`), every other clip has the target's."""
 
     target: torch.Tensor  #: (3,H,W) the double's green-screen plate
     source: torch.Tensor  #: (3,H,W) the actor's head plate
@@ -38,11 +42,20 @@ class FrameInputs:
     clean_screen: torch.Tensor | None = None  #: (3,H,W) optional empty screen, same light as the target
     #: Role -> the clip name the user connected (what every message names); the effect passes its context's.
     names: dict[str, str] = field(default_factory=lambda: dict(GENERAL_CLIP_NAMES))
+    #: The same face landmarks (K,2: x, y pixels) on the target and on the source plate, when the mattes
+    #: came with them (automatic mattes): the similarity alignment then pins the face, not the hair.
+    target_points: torch.Tensor | None = None
+    source_points: torch.Tensor | None = None
 
     @property
     def size(self) -> tuple[int, int]:
         """(height, width)."""
         return int(self.target.shape[-2]), int(self.target.shape[-1])
+
+    @property
+    def source_size(self) -> tuple[int, int]:
+        """(height, width) of the source plate and its matte, which may differ from the target's."""
+        return int(self.source.shape[-2]), int(self.source.shape[-1])
 
     @property
     def device(self) -> torch.device:
@@ -55,7 +68,7 @@ class FrameInputs:
     def check(self) -> None:
         """Shapes, channel counts, sizes and finiteness; ImageReadError naming the clip."""
         height, width = self.size
-        target = self.names["target"]
+        target, source = self.names["target"], self.names["source"]
         for role, image in self.clips().items():
             name = self.names[role]
             if not isinstance(image, torch.Tensor) or image.dim() != 3 or not image.is_floating_point():
@@ -64,21 +77,29 @@ class FrameInputs:
             if image.shape[0] not in CLIP_CHANNELS[role]:
                 wanted = " or ".join(str(c) for c in CLIP_CHANNELS[role])
                 raise ImageReadError(f"clip {name}: has {image.shape[0]} channels, expected {wanted}")
-            if tuple(image.shape[-2:]) != (height, width):
+            reference, size = (source, self.source_size) if role in SOURCE_ROLES else (target, (height, width))
+            if tuple(image.shape[-2:]) != size:
                 raise ImageReadError(
-                    f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the {target} is {width}x{height}")
+                    f"clip {name}: is {image.shape[-1]}x{image.shape[-2]}, the {reference} is {size[1]}x{size[0]}")
             if image.device != self.device:
                 raise ImageReadError(f"clip {name}: on {image.device}, the {target} is on {self.device}")
             bad = int((~torch.isfinite(image)).sum())
             if bad:
                 raise ImageReadError(f"clip {name}: {bad} NaN or infinite values; expected finite pixels")
+        points = (self.target_points, self.source_points)
+        if any(p is not None for p in points) and (
+                any(p is None for p in points) or points[0].shape != points[1].shape or points[0].shape[-1:] != (2,)):
+            shapes = [None if p is None else tuple(p.shape) for p in points]
+            raise ImageReadError(f"face landmarks of {target} and {self.names['source']}: expected two (K,2) "
+                                 f"sets of the same K, got {shapes[0]} and {shapes[1]}")
 
     def to(self, device: torch.device) -> FrameInputs:
         def move(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(device, torch.float32)
 
         return FrameInputs(move(self.target), move(self.source), move(self.target_matte), move(self.source_matte),
-                           move(self.background), move(self.clean_screen), self.names)
+                           move(self.background), move(self.clean_screen), self.names, self.target_points,
+                           self.source_points)
 
 
 @dataclass
@@ -100,6 +121,9 @@ class NetworkJob:
     union: torch.Tensor  #: M_union at crop resolution
     inpaint: torch.Tensor  #: M^ip at crop resolution
     alignment: Similarity
+    source_net: torch.Tensor  #: the aligned source crop at network resolution, grade-matched
+    target_skin: SkinStats | None = None  #: the double's skin the head is graded to (None: not graded)
+    source_skin: torch.Tensor | None = None  #: where the new head's skin is measured, network resolution
     timings: dict[str, float] = field(default_factory=dict)
 
 

@@ -1,6 +1,8 @@
 """The network's result brought back to the plate, before any keying (comp stage, part one).
 
-:func:`place` upsamples Y to the crop with the source's detail (:mod:`.detail`), makes the edit
+:func:`place` upsamples Y to the crop with the source's detail (:mod:`.detail`), grades what the
+network made (the head union) so that the new face's skin matches the double's (:mod:`changer.core.grade`;
+the source was graded before the network too, but the network's colour is its own), makes the edit
 weight of the seam, and pastes the predicted M and M^ip into frame-sized layers. It reads the
 network's output, the prepared job and ``seam_feather`` only, so a host keeps it while the artist
 moves keyer knobs; :func:`.stages.composite` makes it when not given one.
@@ -17,6 +19,7 @@ from .crop import edit_weight, paste, resize
 from .detail import transfer_detail
 from .frame import FrameInputs, NetworkJob
 from .settings import FrameSettings
+from .skin import graded
 from .timing import StageTimer
 
 
@@ -37,6 +40,9 @@ def place(frame: FrameInputs, job: NetworkJob, output: ChangerOutput, settings: 
     box, (height, width) = job.box, frame.size
     with timer.section("transfer"):
         y = transfer_detail(output.y, job.source_crop, job.source_head)
+    with timer.section("grade"):
+        skin = job.source_head if job.source_skin is None else resize(job.source_skin, tuple(y.shape[-2:]))
+        y = graded(y, skin, job.union, job.target_skin, settings.grade.strength)
     with timer.section("paste"):
         weight = edit_weight(job.union, settings.seam_feather, box, (height, width))
         canvas = job.union.new_zeros(1, 1, height, width)

@@ -24,13 +24,23 @@ class MatteSettings:
 
 
 @dataclass(frozen=True)
+class GradeSettings:
+    """The grade match (:mod:`changer.core.grade`): ``strength`` in [0, 1]; ``colour`` the double's skin
+    colour in the working space, or None to measure it in the target head matte."""
+
+    strength: float = 1.0
+    colour: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
 class FrameSettings:
     """Everything one frame render needs besides its pixels and the model.
 
     ``keyer`` is the artist's keyer (comp stage: the final matte of the plate and the key of Y);
     :attr:`network_keyer` keeps only its screen settings, which is how the network's input is keyed.
     ``tau`` is the one τ the network reads (``infer``); ``query_patch`` asks it for one FPAT patch's
-    attention (review panel).
+    attention (review panel). ``method`` is ``changer`` (the network) or ``classical`` (no network:
+    :mod:`.classical`).
     """
 
     keyer: KeyerParams
@@ -41,6 +51,8 @@ class FrameSettings:
     crop_padding: float
     network_resolution: int
     alignment: str
+    method: str
+    grade: GradeSettings
     output: str
     seam_feather: float
     on_empty_matte: str

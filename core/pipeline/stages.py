@@ -18,10 +18,10 @@ from __future__ import annotations
 import torch
 
 from .. import masks
-from ..align import Similarity, fit_similarity, warp_frame, warp_into_box
+from ..align import Similarity, fit_points, fit_similarity, warp_into_box
 from ..color import ColorConfig, from_network
 from ..compose import build_inputs, canonical_green
-from ..errors import ImageReadError
+from ..errors import ImageReadError, ParamError
 from ..keying import key
 from ..masks import Box
 from ..model import ChangerNet, ChangerOutput
@@ -32,6 +32,7 @@ from .mattes import is_empty, shape_matte
 from .place import Placement, place
 from .plate import PlateKey, key_plate, keyer_in_network_space, plate_screen, to_net
 from .settings import FrameSettings
+from .skin import double_skin, face_regions, graded
 from .timing import StageTimer
 
 
@@ -66,8 +67,9 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
                     f"clip {name}: the head matte is empty (nothing at or above threshold {shaping.threshold}); "
                     "expected the head, or set on_empty_matte=passthrough to output the plate unchanged"
                 )
-        fit = fit_similarity(source_matte, target_matte) if settings.alignment == "similarity" else Similarity()
-        source_matte = source_matte if fit.is_identity else warp_frame(source_matte, fit)
+        fit = _alignment(frame, source_matte, target_matte, settings.alignment)
+        height, width = frame.size
+        source_matte = source_matte if fit.is_identity else warp_into_box(source_matte, fit, Box(0, 0, width, height))
         union_full = masks.union(target_matte, source_matte)
         box = crop_box(union_full, settings.crop_padding)
         if box is None:  # the aligned source fell outside the frame
@@ -91,6 +93,12 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
         clean_r = None if clean is None else resize(clean, size)
     with timer.section("key"):
         keyed = key(target_r, net_keyer, clean_plate=clean_r)
+    with timer.section("grade"):
+        target_face, source_face = face_regions(frame, fit, box)
+        solid = resize(keyed.alpha, (box.height, box.width))
+        target_skin = double_skin(target, solid, target_head, target_face, settings)
+        source_skin = source_head_r * resize(source_face, size)
+        source_r = graded(source_r, source_skin, source_head_r, target_skin, settings.grade.strength)
     with timer.section("compose"):
         scale = settings.network_resolution / max(box.width, box.height)
         inputs = build_inputs(keyed.green, source_r, source_head_r, target_head_r, keyed.alpha,
@@ -98,7 +106,33 @@ def prepare(frame: FrameInputs, settings: FrameSettings) -> NetworkJob | None:
     return NetworkJob(box=box, resolution=settings.network_resolution, inputs=inputs, target_green=keyed.green,
                       target_alpha=keyed.alpha, source_crop=source, source_head=source_head,
                       target_head=target_head, union=union, inpaint=inpaint, alignment=fit,
+                      source_net=source_r, target_skin=target_skin, source_skin=source_skin,
                       timings=dict(timer.seconds))
+
+
+def _alignment(frame: FrameInputs, source_matte: torch.Tensor, target_matte: torch.Tensor, mode: str) -> Similarity:
+    """The placement of the source plate on the target's (:func:`alignment_mode`). The similarity is
+    fitted to the face landmarks when the frame has them, else to the mattes' moments."""
+    names = (frame.names["source"], frame.names["target"])
+    if alignment_mode(mode, frame.source_size, frame.size, names) == "none":
+        return Similarity()
+    if frame.target_points is not None and frame.source_points is not None:
+        return fit_points(frame.source_points, frame.target_points)
+    return fit_similarity(source_matte, target_matte)
+
+
+def alignment_mode(mode: str, source_size: tuple[int, int], target_size: tuple[int, int],
+                   names: tuple[str, str] = ("Source", "Target")) -> str:
+    """``none`` or ``similarity`` for the ``alignment`` param: auto is similarity for a source of another
+    (height, width) than the target's, none otherwise; none refuses a source of another size (it would
+    have no place), with a ParamError naming both clips (``names``: source, target)."""
+    if mode == "auto":
+        return "similarity" if source_size != target_size else "none"
+    if mode == "none" and source_size != target_size:
+        (sh, sw), (th, tw) = source_size, target_size
+        raise ParamError(f"alignment=none: clip {names[0]} is {sw}x{sh} and {names[1]} is {tw}x{th}; expected "
+                         "the same size, or alignment=auto or similarity to place the source head")
+    return mode
 
 
 def infer(model: ChangerNet, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:

@@ -66,7 +66,7 @@ from changer.core.io import (
 )
 from changer.core.io.locks import FrameLocks
 from changer.core.io.output_file import make_output_folder, same_file
-from changer.core.pipeline import FrameResult
+from changer.core.pipeline import FrameResult, alignment_mode
 from changer.core.weights import read_card
 
 from ..effect import HeadBlendEffect
@@ -368,6 +368,9 @@ def plan_render(options: RenderOptions) -> RenderPlan:
                 ("target", "source", "target_matte", "source_matte", "background", "clean_screen")}
     channels = {"target_matte": options.target_matte_channel, "source_matte": options.source_matte_channel}
     clips = resolve_clips(patterns, frames, channels)
+    source, target = (clips[role].meta.display_window for role in ("source", "target"))
+    alignment_mode(params["alignment"], (source.height, source.width), (target.height, target.width),
+                   (clips["source"].name, clips["target"].name))
     out = check_out(options.out, frames, clips)
     loaded = MODELS.get(params["weights"], params["device"])  # refuses missing, truncated or foreign weights now
     digest = render_digest(params, read_card(loaded.path), options, auto_digests(options, params, heads, models))

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from changer.core.errors import ChangerError, ImageReadError, SequenceError
 from changer.core.io import ImageMeta, SequencePattern, Window, check_sequence, read_image
 from changer.core.masks import Box
+from changer.core.pipeline.frame import SOURCE_ROLES
 
 from ..descriptor import context_descriptor
 
@@ -81,13 +82,14 @@ def resolve_clips(patterns: dict[str, str | None], frames: list[int],
         path = str(pattern.path(frames[0]))
         channels = _channels(role, name, meta, path, matte_channels.get(role, "auto"))
         clips[role] = ClipFiles(role, name, pattern, channels, meta)
-    target = clips["target"].meta.display_window
     for clip in clips.values():
-        window = clip.meta.display_window
-        if window != target:
+        owner = clips["source"] if clip.role in SOURCE_ROLES and "source" in clips else clips["target"]
+        window, frame = clip.meta.display_window, owner.meta.display_window
+        if window != frame:
             raise SequenceError(
                 f"clip sizes disagree: {clip.name} is {window.width}x{window.height} (display window {window}), "
-                f"Target is {target.width}x{target.height} ({target}); every clip must have the Target's frame"
+                f"{owner.name} is {frame.width}x{frame.height} ({frame}); every clip must have the {owner.name}'s "
+                "frame (the Source and its head matte may have a size of their own: the alignment places them)"
             )
     return clips
 
@@ -126,6 +128,7 @@ class SequenceClipSource:
                  auto: dict[str, ClipFiles] | None = None) -> None:
         self._auto = {} if auto is None else {head: clip.name for head, clip in auto.items()}
         self._by_name = {clip.name: clip for clip in (*clips.values(), *(auto or {}).values())}
+        self._by_role = clips
         self._target = clips["target"]
         self._stills = {} if stills is None else stills  # a still (background, clean screen) is read once
         self.read_seconds = 0.0
@@ -164,6 +167,8 @@ class SequenceClipSource:
         if files is self._target:
             self.target_meta = meta
             window = meta.data_window
+        elif files.role in SOURCE_ROLES:
+            window = self._by_role["source"].meta.display_window
         else:
             window = self.target_meta.data_window if self.target_meta else self._target.meta.data_window
         pixels = downscale(fit_window(pixels, meta.data_window, window), render_scale)

@@ -1,0 +1,59 @@
+"""``method = classical``: the new head without the network, in the network's place.
+
+For shots where the synthetic-trained network is not good enough (real footage today), the same job
+that ``prepare`` made for the network is finished by plain image operations at network resolution:
+
+* the double's keyed body (``I_T^green`` minus the double's head matte) stays;
+* the part of the head union the new head does not cover (``M^ip``) is filled from the body's skin
+  around it with a push-pull fill, so the neck under a shorter jaw continues the double's neck colour;
+* the aligned source, already grade-matched to the double's skin in ``prepare``, is pasted with its
+  head matte.
+
+It returns a :class:`~changer.core.model.ChangerOutput` (Y, the body + neck-bridge matte as M, the
+graded head on green as ToRGB, no attention), so the comp stage, its alpha (:mod:`.alpha`), the detail
+transfer and every output and layer are the same as for the network.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import masks
+from ..compose import canonical_green
+from ..grade import MIN_SKIN_PIXELS, skin_pixels
+from ..model import ChangerOutput
+from .alpha import SOLID, neck_bridge
+from .crop import resize
+from .frame import NetworkJob
+
+#: Push-pull depth of the fill: colours are averaged over cells 2**FILL_LEVEL network pixels across.
+FILL_LEVEL = 3
+
+
+def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor, head: torch.Tensor,
+                head_matte: torch.Tensor) -> torch.Tensor:
+    """``head`` (N,3,H,W) pasted with ``head_matte`` over ``background`` whose ``inpaint`` region is filled,
+    push-pull, from the skin-coloured pixels where ``body`` (N,1,H,W) is solid (all of the solid body when
+    it shows no skin): the uncovered neck continues the double's neck, not its collar or the screen. The
+    evaluation's classical row calls it on the network's inputs."""
+    solid = body > SOLID
+    skin = skin_pixels(background, solid.to(background.dtype))
+    has_skin = skin.flatten(1).sum(1) >= MIN_SKIN_PIXELS
+    weight = torch.where(has_skin.view(-1, 1, 1, 1), skin, solid).to(background.dtype)
+    fill = masks.push_pull(background, weight, canonical_green(background).expand(background.shape[0], -1, -1, -1),
+                           FILL_LEVEL)
+    base = inpaint * fill + (1.0 - inpaint) * background
+    return head_matte * head + (1.0 - head_matte) * base
+
+
+def classical_output(job: NetworkJob) -> ChangerOutput:
+    """The classical result for a prepared ``job`` (see the module docstring); no model, no gradients."""
+    size = (job.resolution, job.resolution)
+    source_head = resize(job.source_head, size).clamp(0.0, 1.0)
+    target_head = resize(job.target_head, size).clamp(0.0, 1.0)
+    inpaint = job.inputs.inpaint
+    body = masks.difference(job.target_alpha.clamp(0.0, 1.0), target_head)
+    y = classical_y(job.target_green, body, inpaint, job.source_net, source_head)
+    mask = torch.maximum(body, neck_bridge(source_head, target_head, body, inpaint))
+    to_rgb = source_head * job.source_net + (1.0 - source_head) * canonical_green(y)
+    return ChangerOutput(y.clamp(0.0, 1.0), mask, to_rgb.clamp(0.0, 1.0), None)

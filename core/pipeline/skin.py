@@ -1,0 +1,78 @@
+"""The grade match in the pipeline: which skin is measured where, and what is graded.
+
+The double's skin is measured once per frame, in ``prepare``, on the plate: the top of its neck just
+under the head matte where it shows (the new face sits next to it), else its face, or the artist's
+colour. The source is graded to it before the network (so the grey head carries the double's
+lightness) and the network's result after it (:mod:`.place`). When the frame has face landmarks
+(automatic mattes), faces are measured inside the face ovals only: a head matte also holds hair, a hat
+or a beard, whose spread would set the contrast. :mod:`changer.core.grade` holds the maths.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import masks
+from ..align import Similarity
+from ..color import to_network
+from ..grade import SkinStats, colour_stats, grade_match, skin_stats
+from ..masks import Box
+from .alpha import column_reach
+from .frame import FrameInputs
+from .settings import FrameSettings
+
+#: The network-stage key counts a pixel as solid double (for measuring its skin) above this.
+SOLID_KEY = 0.95
+#: How far below the double's head matte its neck is sampled, as a share of the head matte's height.
+NECK_DEPTH = 0.06
+
+
+def double_skin(plate: torch.Tensor, alpha: torch.Tensor, target_head: torch.Tensor, target_face: torch.Tensor,
+                settings: FrameSettings) -> SkinStats | None:
+    """The skin the new head is graded to (all in the crop): the artist's colour; else the
+    double's neck right under the head matte (:func:`neck_strip`), which is what the new face sits next
+    to; else the double's face (head matte ∩ face oval, where the key is solid). None when the grade is
+    off or there is nothing to measure."""
+    if settings.grade.strength == 0.0:
+        return None
+    if settings.grade.colour is not None:
+        rgb = to_network(plate.new_tensor(settings.grade.colour).view(1, 3, 1, 1), settings.color)
+        return colour_stats(rgb.clamp(0.0, 1.0).view(3))
+    neck = skin_stats(plate, neck_strip(target_head, alpha).to(plate.dtype), skin_only=True)
+    if neck is not None:
+        return neck
+    return skin_stats(plate, ((target_head * target_face > 0.5) & (alpha > SOLID_KEY)).to(plate.dtype))
+
+
+def neck_strip(target_head: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """(1,1,h,w) bool: the double's solid body within :data:`NECK_DEPTH` of the head matte's height below
+    the head matte, column by column: the top of the neck (or the collar, which the skin test drops)."""
+    box = masks.bounding_box((target_head > 0.5).float())
+    if box is None:
+        return torch.zeros_like(alpha, dtype=torch.bool)
+    head = target_head > 0.5
+    return column_reach(head, max(round(NECK_DEPTH * box.height), 1), below=False) & ~head & (alpha > SOLID_KEY)
+
+
+def graded(image: torch.Tensor, skin_region: torch.Tensor, weight: torch.Tensor, target: SkinStats | None,
+           strength: float) -> torch.Tensor:
+    """``image`` with the skin inside ``skin_region`` matched to ``target`` where ``weight`` is set
+    (unchanged when there is no target or no skin to measure)."""
+    if target is None:
+        return image
+    source = skin_stats(image, skin_region)
+    return image if source is None else grade_match(image, weight, source, target, strength)
+
+
+def face_regions(frame: FrameInputs, fit: Similarity, box: Box) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target, source) face ovals in the crop ``box``, (1,1,h,w) 0/1; all ones when the frame has no
+    landmarks (the head mattes alone then say where skin is)."""
+    size = (box.height, box.width)
+    ones = frame.target.new_ones(1, 1, *size)
+    if frame.target_points is None or frame.source_points is None:
+        return ones, ones
+
+    def oval(points: torch.Tensor) -> torch.Tensor:
+        return masks.polygon(points.to(torch.float64) - points.new_tensor([box.x0, box.y0]), size).to(ones)
+
+    return oval(frame.target_points), oval(fit.apply(frame.source_points.to(torch.float64)))

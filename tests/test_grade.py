@@ -1,0 +1,108 @@
+"""The grade match (issue 16): the actor's head takes the double's skin, robustly, with clamped contrast.
+
+Cross-skin studio pairs make the ideal exact: the same identity rendered with the double's skin in the
+double's studio (``truth``) is what the graded actor's face should look like.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from changer.core.color.lab import lab_to_srgb, srgb_to_lab
+from changer.core.errors import ParamError
+from changer.core.grade import (
+    MAX_CONTRAST,
+    MIN_CONTRAST,
+    SkinStats,
+    colour_stats,
+    contrast,
+    grade_match,
+    skin_pixels,
+    skin_stats,
+)
+from changer.training.skin_pairs import skin_pair
+
+
+def _median_lab(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    return srgb_to_lab(image[0], dim=0)[:, region[0, 0] > 0.5].median(dim=1).values
+
+
+def test_lab_round_trip_is_exact_on_the_srgb_cube() -> None:
+    rgb = torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(lab_to_srgb(srgb_to_lab(rgb, 0), 0), rgb.double(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 6, 9])
+def test_graded_actor_face_takes_the_doubles_skin(seed: int) -> None:
+    """Graded with the double's face statistics, the actor's face lands within ΔE76 1.5 of the floor (how far
+    the double's own face is from the ideal, another face with the same skin: 1.3-5.6 on these pairs),
+    from 12-35 ungraded (measured after: 1.3-5.3, at most 1.0 above the floor)."""
+    pair = skin_pair(seed, 192)
+    source, truth, double = (s.plate[None] for s in pair)
+    face_src, face_truth, face_double = (s.mask("face")[None] for s in pair)
+    target, stats = skin_stats(double, face_double), skin_stats(source, face_src)
+    assert target is not None and stats is not None
+    graded = grade_match(source, face_src, stats, target)
+    ideal = _median_lab(truth, face_truth)
+    before = float((_median_lab(source, face_src) - ideal).norm())
+    after = float((_median_lab(graded, face_src) - ideal).norm())
+    floor = float((_median_lab(double, face_double) - ideal).norm())
+    assert before >= 12.0, f"pair {seed}: the actor's own skin is already close to the double's ({before:.1f})"
+    assert after <= floor + 1.5, f"pair {seed}: graded face ΔE76 {after:.2f} from the ideal, floor {floor:.2f}"
+
+
+def test_contrast_is_clamped_both_ways() -> None:
+    flat = SkinStats(torch.zeros(3, dtype=torch.float64), torch.full((3,), 0.5, dtype=torch.float64), 100)
+    busy = SkinStats(torch.zeros(3, dtype=torch.float64), torch.full((3,), 40.0, dtype=torch.float64), 100)
+    assert torch.all(contrast(flat, busy) == MAX_CONTRAST)
+    assert torch.all(contrast(busy, flat) == MIN_CONTRAST)
+
+
+def test_a_flat_face_does_not_go_to_ink() -> None:
+    """A flat painted face (almost no spread) graded to a shaded photo's skin keeps its lightness within the
+    clamp: plain mean/std matching multiplied its tiny spread into black and white."""
+    flat = torch.full((1, 3, 16, 16), 0.0)
+    flat[:, 0], flat[:, 1], flat[:, 2] = 0.80, 0.60, 0.50
+    flat[:, :, ::2, ::2] += 0.004
+    photo = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(2)) * 0.4 + torch.tensor(
+        [0.45, 0.30, 0.25]).view(1, 3, 1, 1)
+    region = torch.ones(1, 1, 16, 16)
+    out = grade_match(flat, region, skin_stats(flat, region), skin_stats(photo, region))
+    lightness = srgb_to_lab(out[0], 0)[0]
+    assert float(lightness.max() - lightness.min()) < 2.0
+    assert float(lightness.min()) > 20.0
+
+
+def test_strength_zero_and_weight_zero_change_nothing() -> None:
+    pair = skin_pair(4, 96)
+    source, double = pair.source.plate[None], pair.double.plate[None]
+    face = pair.source.mask("face")[None]
+    a, b = skin_stats(source, face), skin_stats(double, pair.double.mask("face")[None])
+    torch.testing.assert_close(grade_match(source, face, a, b, strength=0.0), source, rtol=0, atol=1e-6)
+    outside = 1.0 - face
+    changed = grade_match(source, face, a, b)
+    torch.testing.assert_close(changed * outside, source * outside, rtol=0, atol=1e-6)
+
+
+def test_a_colour_given_by_hand_is_matched_by_its_median() -> None:
+    pair = skin_pair(5, 96)
+    source, face = pair.source.plate[None], pair.source.mask("face")[None]
+    wanted = torch.tensor([0.55, 0.38, 0.30])
+    skin = skin_pixels(source, face).float()
+    out = grade_match(source, face, skin_stats(source, face), colour_stats(wanted))
+    assert float((_median_lab(out, skin) - srgb_to_lab(wanted, 0)).norm()) < 0.5
+
+
+def test_skin_pixels_leave_out_green_screen_and_hair() -> None:
+    image = torch.zeros(1, 3, 1, 3)
+    image[0, :, 0, 0] = torch.tensor([0.85, 0.62, 0.52])  # skin
+    image[0, :, 0, 1] = torch.tensor([0.05, 0.80, 0.10])  # screen
+    image[0, :, 0, 2] = torch.tensor([0.03, 0.02, 0.02])  # black hair
+    assert skin_pixels(image, torch.ones(1, 1, 1, 3))[0, 0, 0].tolist() == [True, False, False]
+
+
+def test_strength_outside_its_range_is_refused() -> None:
+    stats = colour_stats(torch.tensor([0.5, 0.4, 0.3]))
+    with pytest.raises(ParamError, match="grade_strength"):
+        grade_match(torch.zeros(1, 3, 2, 2), torch.ones(1, 1, 2, 2), stats, stats, strength=1.5)
