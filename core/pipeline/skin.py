@@ -10,6 +10,8 @@ or a beard, whose spread would set the contrast. :mod:`changer.core.grade` holds
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from .. import masks
@@ -25,6 +27,8 @@ from .settings import FrameSettings
 SOLID_KEY = 0.95
 #: How far below the double's head matte its neck is sampled, as a share of the head matte's height.
 NECK_DEPTH = 0.06
+#: The share of a face oval's height taken off its rim before its skin is measured.
+OVAL_RIM = 0.08
 
 
 def double_skin(plate: torch.Tensor, alpha: torch.Tensor, target_head: torch.Tensor, target_face: torch.Tensor,
@@ -39,8 +43,8 @@ def double_skin(plate: torch.Tensor, alpha: torch.Tensor, target_head: torch.Ten
         rgb = to_network(plate.new_tensor(settings.grade.colour).view(1, 3, 1, 1), settings.color)
         return colour_stats(rgb.clamp(0.0, 1.0).view(3))
     neck = skin_stats(plate, neck_strip(target_head, alpha).to(plate.dtype), skin_only=True)
-    if neck is not None:
-        return neck
+    if neck is not None:  # a neck's spread says nothing of a face's: its median alone is matched
+        return replace(neck, spread=None)
     return skin_stats(plate, ((target_head * target_face > 0.5) & (alpha > SOLID_KEY)).to(plate.dtype))
 
 
@@ -65,7 +69,8 @@ def graded(image: torch.Tensor, skin_region: torch.Tensor, weight: torch.Tensor,
 
 
 def face_regions(frame: FrameInputs, fit: Similarity, box: Box) -> tuple[torch.Tensor, torch.Tensor]:
-    """(target, source) face ovals in the crop ``box``, (1,1,h,w) 0/1; all ones when the frame has no
+    """(target, source) face ovals in the crop ``box``, shrunk by :data:`OVAL_RIM` of their height (the rim
+    is hairline, brow ends and jaw shadow, not skin tone), (1,1,h,w) 0/1; all ones when the frame has no
     landmarks (the head mattes alone then say where skin is)."""
     size = (box.height, box.width)
     ones = frame.target.new_ones(1, 1, *size)
@@ -73,6 +78,8 @@ def face_regions(frame: FrameInputs, fit: Similarity, box: Box) -> tuple[torch.T
         return ones, ones
 
     def oval(points: torch.Tensor) -> torch.Tensor:
-        return masks.polygon(points.to(torch.float64) - points.new_tensor([box.x0, box.y0]), size).to(ones)
+        filled = masks.polygon(points.to(torch.float64) - points.new_tensor([box.x0, box.y0]), size).to(ones)
+        rows = float(points[:, 1].max() - points[:, 1].min())
+        return masks.grow_shrink(filled, -OVAL_RIM * rows)
 
     return oval(frame.target_points), oval(fit.apply(frame.source_points.to(torch.float64)))
