@@ -30,7 +30,7 @@ from changer.core.pipeline.frame import FrameInputs, FrameResult
 from changer.core.pipeline.plate import key_plate, plate_screen
 from changer.core.pipeline.skin import neck_strip
 from changer.plugin.models import MODELS
-from changer.plugin.params import resolve_params
+from changer.plugin.params import get_param, resolve_params
 
 #: Where the real frames are (``CHANGER_REAL_FRAMES`` overrides).
 REAL_FRAMES = Path(os.environ.get("CHANGER_REAL_FRAMES", "/work/shared/data/real-greenscreen"))
@@ -113,9 +113,11 @@ class Rendered:
     plate_alpha: torch.Tensor  #: (1,H,W) the plate's key
 
 
+@cache
 def render(source_name: str, target_name: str, **changes: object) -> Rendered:
     """The pair rendered with the node's params (``changes`` on top of :func:`params`): the source portrait
-    at its own size, placed by the pipeline (``alignment`` auto: the similarity between the two face ovals)."""
+    at its own size, placed by the pipeline (``alignment`` auto: the similarity between the two face ovals).
+    Kept per arguments: the tests read one render many times, and a render of these plates takes tens of seconds."""
     pair = real_pair(source_name, target_name)
     height, width = pair.target.shape[-2:]
     frame = FrameInputs(pair.target, pair.source, pair.target_matte, pair.source_matte,
@@ -150,8 +152,8 @@ def haze(rendered: Rendered, near: int = 100, level: float = 0.05) -> float:
 
 #: A head matte covers a pixel above this value.
 SOLID_MATTE = 0.5
-#: The target head matte's default grow (the ``target_matte_grow`` param), as the render shapes it.
-TARGET_MATTE_GROW = 2.0
+#: The target head matte's grow as the render shapes it (the param's default).
+TARGET_MATTE_GROW = get_param("target_matte_grow").default
 
 
 def grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
