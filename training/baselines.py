@@ -7,8 +7,9 @@
   target's body, neck and screen).
 * :func:`node_classical`: the node's ``method = classical`` (:mod:`changer.core.pipeline.classical`):
   the grey head grade-matched to the double's face skin in ``I_T^head`` (:mod:`changer.core.grade`),
-  the hole filled push-pull from the body. The node grades the *colour* source plate; here only the
-  grey head is given, as to every row.
+  the neck bridge filled push-pull from the body's skin, the rest of the hole left green. The node grades
+  the *colour* source plate; here only the grey head is given, as to every row, and the head union stands
+  in for the double's head matte.
 
 OpenCV (``opencv-python-headless``) is imported lazily: only evaluation needs it.
 """
@@ -99,4 +100,4 @@ def node_classical(inputs: NetInputs, source_head: torch.Tensor) -> torch.Tensor
         target, source = skin_stats(head, _reference_matte(head)), skin_stats(x, matte)
         heads.append(x if target is None or source is None else grade_match(x, matte, source, target))
     body = ((inputs.body.amax(1, keepdim=True) > 1e-3) & (inputs.union < 0.5)).to(inputs.x.dtype)
-    return classical_y(inputs.x, body, inputs.inpaint, torch.cat(heads), source_head)
+    return classical_y(inputs.x, body, inputs.inpaint, torch.cat(heads), source_head, inputs.union)

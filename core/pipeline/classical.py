@@ -4,8 +4,9 @@ For shots where the synthetic-trained network is not good enough (real footage t
 that ``prepare`` made for the network is finished by plain image operations at network resolution:
 
 * the double's keyed body (``I_T^green`` minus the double's head matte) stays;
-* the part of the head union the new head does not cover (``M^ip``) is filled from the body's skin
+* the neck bridge (where the new jaw ends above the double's neck) is filled from the body's skin
   around it with a push-pull fill, so the neck under a shorter jaw continues the double's neck colour;
+  the rest of the region the new head does not cover (``M^ip``) is screen;
 * the aligned source, already grade-matched to the double's skin in ``prepare``, is pasted with its
   head matte.
 
@@ -31,18 +32,21 @@ FILL_LEVEL = 3
 
 
 def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor, head: torch.Tensor,
-                head_matte: torch.Tensor) -> torch.Tensor:
-    """``head`` (N,3,H,W) pasted with ``head_matte`` over ``background`` whose ``inpaint`` region is filled,
-    push-pull, from the skin-coloured pixels where ``body`` (N,1,H,W) is solid (all of the solid body when
-    it shows no skin): the uncovered neck continues the double's neck, not its collar or the screen. The
-    evaluation's classical row calls it on the network's inputs."""
+                head_matte: torch.Tensor, target_head: torch.Tensor) -> torch.Tensor:
+    """``head`` (N,3,H,W) pasted with ``head_matte`` over ``background``. In the ``inpaint`` region the neck
+    bridge (:func:`~.alpha.neck_bridge`, per image) is filled push-pull from the skin-coloured pixels where
+    ``body`` (N,1,H,W) is solid (all of the solid body when it shows no skin), so the uncovered neck continues
+    the double's neck, not its collar; the rest of the region is screen. The evaluation's classical row calls
+    it on the network's inputs."""
+    green = canonical_green(background).expand(background.shape[0], -1, -1, -1)
     solid = body > SOLID
     skin = skin_pixels(background, solid.to(background.dtype))
     has_skin = skin.flatten(1).sum(1) >= MIN_SKIN_PIXELS
     weight = torch.where(has_skin.view(-1, 1, 1, 1), skin, solid).to(background.dtype)
-    fill = masks.push_pull(background, weight, canonical_green(background).expand(background.shape[0], -1, -1, -1),
-                           FILL_LEVEL)
-    base = inpaint * fill + (1.0 - inpaint) * background
+    fill = masks.push_pull(background, weight, green, FILL_LEVEL)
+    bridge = torch.cat([neck_bridge(head_matte[i : i + 1], target_head[i : i + 1], body[i : i + 1],
+                                    inpaint[i : i + 1]) for i in range(background.shape[0])])
+    base = inpaint * (bridge * fill + (1.0 - bridge) * green) + (1.0 - inpaint) * background
     return head_matte * head + (1.0 - head_matte) * base
 
 
@@ -53,7 +57,7 @@ def classical_output(job: NetworkJob) -> ChangerOutput:
     target_head = resize(job.target_head, size).clamp(0.0, 1.0)
     inpaint = job.inputs.inpaint
     body = masks.difference(job.target_alpha.clamp(0.0, 1.0), target_head)
-    y = classical_y(job.target_green, body, inpaint, job.source_net, source_head)
+    y = classical_y(job.target_green, body, inpaint, job.source_net, source_head, target_head)
     mask = torch.maximum(body, neck_bridge(source_head, target_head, body, inpaint))
     to_rgb = source_head * job.source_net + (1.0 - source_head) * canonical_green(y)
     return ChangerOutput(y.clamp(0.0, 1.0), mask, to_rgb.clamp(0.0, 1.0), None)
