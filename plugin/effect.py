@@ -101,8 +101,14 @@ class ClipSource(Protocol):
 class AutoMatteSource(Protocol):
     """A host that makes automatic head mattes itself (the batch host: tracked across the shot and smoothed)."""
 
-    def auto_matte(self, head: str, time: float, render_scale: float) -> torch.Tensor | None:
-        """(1,H,W) automatic matte of ``head`` ("target" or "source") at ``time``; None: the effect makes one."""
+    def auto_matte(self, head: str, time: float,
+                   render_scale: float) -> tuple[torch.Tensor, FaceLandmarks | None] | None:
+        """(1,H,W) automatic matte of ``head`` ("target" or "source") at ``time`` and the face it was made from
+        (None if unknown); None: the effect makes one."""
+        ...
+
+    def face(self, clip: str, render_scale: float) -> FaceLandmarks | None:
+        """The face a matte file of ``clip`` carries in its header (the last frame fetched), or None."""
         ...
 
 
@@ -112,7 +118,7 @@ class AutoMatte:
 
     clip: str  #: the head-matte clip it stands in for (or is combined with)
     mode: str  #: "auto" (clip not connected), or the ``matte_combine`` mode it was combined with
-    landmarks: FaceLandmarks | None  #: the face oval it was built from; None when the host made it
+    landmarks: FaceLandmarks | None  #: the face oval it was built from; None when unknown (a host's matte without it)
 
 
 @dataclass(frozen=True)
@@ -234,19 +240,26 @@ class HeadBlendEffect:
 
         plates = {"target": fetch("target", slice(0, 3)), "source": fetch("source", slice(0, 3))}
         auto: dict[str, AutoMatte] = {}
+        faces: dict[str, FaceLandmarks | None] = {}
 
         def matte(head: str) -> torch.Tensor | None:
             pixels = fetch(HEADS[head])
             given = None if pixels is None else pixels[-1:]  # Alpha, or the A of RGBA
             mode = self.params["matte_combine"]
             if plates[head] is None or (given is not None and mode == "replace"):
+                if given is not None and isinstance(source, AutoMatteSource):
+                    faces[head] = source.face(self._name(HEADS[head]), render_scale)
                 return given
             made, landmarks = self._auto_matte(source, head, plates[head], time, render_scale)
             auto[head] = AutoMatte(self._name(HEADS[head]), "auto" if given is None else mode, landmarks)
+            faces[head] = landmarks
             return combine_mattes(given, made, mode)
 
         frame = FrameInputs(plates["target"], plates["source"], matte("target"), matte("source"),
                             fetch("background"), fetch("clean_screen", slice(0, 3)), names=dict(self.clips.names))
+        known = [faces.get(head) for head in ("target", "source")]
+        if all(face is not None for face in known):  # both faces known: the alignment pins them, not the hair
+            frame.target_points, frame.source_points = (torch.from_numpy(f.oval).float() for f in known)
         return frame, auto
 
     def _auto_matte(self, source: ClipSource, head: str, plate: torch.Tensor, time: float,
@@ -258,7 +271,7 @@ class HeadBlendEffect:
             if isinstance(source, AutoMatteSource):
                 made = source.auto_matte(head, time, render_scale)
                 if made is not None:
-                    return made, None
+                    return made
             network = to_network(plate.detach().float().cpu(), self.params.color_config())
             with one_cpu_thread(torch.device("cpu")):  # the same bits in every host, as `changer mattes` makes
                 result = head_matte(network, self.params.head_matte_settings(render_scale))

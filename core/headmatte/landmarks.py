@@ -61,10 +61,19 @@ class FaceLandmarks:
         """Forehead-to-chin distance in pixels: the unit of the head region's margin and the hair's reach."""
         return float(np.hypot(*(self.oval[OVAL_CHIN] - self.oval[OVAL_FOREHEAD])))
 
+    @classmethod
+    def from_json(cls, data: dict[str, object], scale: float = 1.0) -> FaceLandmarks:
+        """The face :meth:`to_json` wrote (a matte file's metadata), its pixels times ``scale`` (a render scale)."""
+        return cls(np.asarray(data["oval"], dtype=np.float64) * scale, float(data["score"]))
+
     def to_json(self) -> dict[str, object]:
         """Plain values for a matte file's metadata (pixels, rounded to 1/100)."""
         return {"oval_indices": list(FACE_OVAL), "oval": np.round(self.oval, 2).tolist(),
                 "box": [round(v, 2) for v in self.box], "score": round(self.score, 4)}
+
+
+#: The EXR header attribute of an automatic matte that holds its face (:meth:`FaceLandmarks.to_json`).
+LANDMARKS_ATTRIBUTE = "changer:head_landmarks"
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:

@@ -36,6 +36,7 @@ from changer.core.color import to_network
 from changer.core.device import one_cpu_thread
 from changer.core.errors import ChangerError, MissingExtraError, ParamError
 from changer.core.headmatte import HeadMatteSettings, HeadTracker, head_matte, mediapipe_version
+from changer.core.headmatte.landmarks import LANDMARKS_ATTRIBUTE
 from changer.core.io import ImageMeta, SequencePattern, read_meta, remove_stale_temp_files, write_image
 from changer.core.io.locks import FrameLocks
 
@@ -56,7 +57,6 @@ from .plate_key import key_frames
 log = logging.getLogger(__name__)
 
 ROLES = ("target", "source")
-LANDMARKS_ATTRIBUTE = "changer:head_landmarks"
 TRACKER_ATTRIBUTE = "changer:head_tracker"
 CHANNELS = ["A"]
 #: The params an automatic matte reads (besides the keyer's; the role's shaping ones only with ``shaped``).

@@ -12,6 +12,7 @@ sequences over as the ``auto`` clips, read as the effect's automatic mattes.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from changer.core.errors import ChangerError, ImageReadError, SequenceError
+from changer.core.headmatte.landmarks import LANDMARKS_ATTRIBUTE, FaceLandmarks
 from changer.core.io import ImageMeta, SequencePattern, Window, check_sequence, read_image
 from changer.core.masks import Box
 from changer.core.pipeline.frame import SOURCE_ROLES
@@ -129,6 +131,7 @@ class SequenceClipSource:
         self._auto = {} if auto is None else {head: clip.name for head, clip in auto.items()}
         self._by_name = {clip.name: clip for clip in (*clips.values(), *(auto or {}).values())}
         self._by_role = clips
+        self._metas: dict[str, ImageMeta] = {}  # clip name -> the header of the frame last read
         self._target = clips["target"]
         self._stills = {} if stills is None else stills  # a still (background, clean screen) is read once
         self.read_seconds = 0.0
@@ -141,11 +144,22 @@ class SequenceClipSource:
         w = self._by_name[clip].meta.data_window
         return Box(w.x, w.y, w.x + w.width, w.y + w.height)
 
-    def auto_matte(self, head: str, time_: float, render_scale: float = 1.0) -> torch.Tensor | None:
-        """The automatic matte of ``head`` a render's pre-pass made (``auto``: head -> its sequence), else None
-        (the effect makes one from the frame: :class:`~changer.plugin.effect.AutoMatteSource`)."""
+    def auto_matte(self, head: str, time_: float,
+                   render_scale: float = 1.0) -> tuple[torch.Tensor, FaceLandmarks | None] | None:
+        """The automatic matte of ``head`` a render's pre-pass made (``auto``: head -> its sequence) and the face it
+        was built from (its header's landmarks, at ``render_scale``), else None (the effect makes one from the
+        frame: :class:`~changer.plugin.effect.AutoMatteSource`)."""
         name = self._auto.get(head)
-        return None if name is None else self.fetch(name, time_, render_scale)[-1:]
+        if name is None:
+            return None
+        return self.fetch(name, time_, render_scale)[-1:], self.face(name, render_scale)
+
+    def face(self, clip: str, render_scale: float = 1.0) -> FaceLandmarks | None:
+        """The face in the header of the frame of ``clip`` last fetched (a matte ``changer mattes`` wrote), at
+        ``render_scale``; None when it has none."""
+        meta = self._metas.get(clip)
+        data = None if meta is None else meta.attributes.get(LANDMARKS_ATTRIBUTE)
+        return None if data is None else FaceLandmarks.from_json(json.loads(str(data)), render_scale)
 
     def fetch(self, clip: str, time_: float, render_scale: float = 1.0) -> torch.Tensor:
         files = self._by_name[clip]
@@ -161,6 +175,7 @@ class SequenceClipSource:
             raise type(exc)(f"clip {clip}: {exc}") from None
         if files.pattern.is_still:
             self._stills[clip] = (pixels, meta)
+        self._metas[clip] = meta
         bad = int((~torch.isfinite(pixels)).sum())
         if bad:
             raise ImageReadError(f"clip {clip}: {path} has {bad} NaN or infinite values; expected finite pixels")
