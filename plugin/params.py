@@ -234,7 +234,8 @@ PARAMS: tuple[Param, ...] = (
     Param("method", "choice", "changer", "Method",
           "changer: the CHANGER network makes the new head's colour and the neck and body it uncovers. "
           "classical: no network; the aligned, grade-matched source head is pasted with its feathered matte over "
-          "the double's body, whose uncovered part is filled from the body around it. Same outputs and layers; "
+          "the double's body; where the new jaw ends above the double's neck, the neck is continued from its skin. "
+          "Same outputs and layers; "
           "use it where the synthetic-trained network is not good enough (real footage today).", "Head Blend",
           "infer", choices=METHODS),
     Param("alignment", "choice", "auto", "Alignment",
@@ -244,13 +245,14 @@ PARAMS: tuple[Param, ...] = (
           "similarity when the source plate's size differs from the target's, else none.", "Head Blend",
           "prepare", choices=ALIGNMENTS),
     Param("grade_strength", "float", 1.0, "Grade Match",
-          "How far the new head's skin is moved to the double's (CIELAB median and spread of the skin in each "
-          "head matte, contrast clamped to 0.5-2x): applied to the source before the network (the grey head's "
-          "lightness) and to the result after it. 0: the source's own colours.", "Head Blend", "prepare",
+          "How far the new head's skin is moved to the double's (CIELAB median of the skin at the top of the "
+          "double's neck, else median and spread of its face; contrast clamped to 0.5-2x): applied to the source "
+          "before the network (the grey head's lightness) and to the result after it. 0: the source's own "
+          "colours.", "Head Blend", "prepare",
           0.0, 1.0, 0.0, 1.0),
     Param("grade_colour", "rgb", None, "Grade Skin Colour",
-          "The double's skin colour to match to (working space, e.g. picked off the neck). auto: measured in "
-          "the target head matte.", "Head Blend", "prepare", 0.0, 1000.0, 0.0, 1.0),
+          "The double's skin colour to match to (working space, e.g. picked off the neck). auto: measured on "
+          "the double's neck under the target head matte, else in it.", "Head Blend", "prepare", 0.0, 1000.0, 0.0, 1.0),
     Param("neck_margin", "float", 0.0, "Neck Margin",
           "Also remove this many pixels around the head union from the body reference I_T^body (the network "
           "was trained with 0).", "Head Blend", "prepare", 0.0, 1000.0, 0.0, 100.0, spatial=True),
