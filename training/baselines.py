@@ -100,4 +100,4 @@ def node_classical(inputs: NetInputs, source_head: torch.Tensor) -> torch.Tensor
         target, source = skin_stats(head, _reference_matte(head)), skin_stats(x, matte)
         heads.append(x if target is None or source is None else grade_match(x, matte, source, target))
     body = ((inputs.body.amax(1, keepdim=True) > 1e-3) & (inputs.union < 0.5)).to(inputs.x.dtype)
-    return classical_y(inputs.x, body, inputs.inpaint, torch.cat(heads), source_head, inputs.union)
+    return classical_y(inputs.x, body, inputs.inpaint, torch.cat(heads), source_head, inputs.union)[0]

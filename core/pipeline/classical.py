@@ -32,12 +32,12 @@ FILL_LEVEL = 3
 
 
 def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor, head: torch.Tensor,
-                head_matte: torch.Tensor, target_head: torch.Tensor) -> torch.Tensor:
+                head_matte: torch.Tensor, target_head: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``head`` (N,3,H,W) pasted with ``head_matte`` over ``background``. In the ``inpaint`` region the neck
     bridge (:func:`~.alpha.neck_bridge`, per image) is filled push-pull from the skin-coloured pixels where
     ``body`` (N,1,H,W) is solid (all of the solid body when it shows no skin), so the uncovered neck continues
     the double's neck, not its collar; the rest of the region is screen. The evaluation's classical row calls
-    it on the network's inputs."""
+    it on the network's inputs. Returns Y and the bridge."""
     green = canonical_green(background).expand(background.shape[0], -1, -1, -1)
     solid = body > SOLID
     skin = skin_pixels(background, solid.to(background.dtype))
@@ -47,7 +47,7 @@ def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Ten
     bridge = torch.cat([neck_bridge(head_matte[i : i + 1], target_head[i : i + 1], body[i : i + 1],
                                     inpaint[i : i + 1]) for i in range(background.shape[0])])
     base = inpaint * (bridge * fill + (1.0 - bridge) * green) + (1.0 - inpaint) * background
-    return head_matte * head + (1.0 - head_matte) * base
+    return head_matte * head + (1.0 - head_matte) * base, bridge
 
 
 def classical_output(job: NetworkJob) -> ChangerOutput:
@@ -57,7 +57,7 @@ def classical_output(job: NetworkJob) -> ChangerOutput:
     target_head = resize(job.target_head, size).clamp(0.0, 1.0)
     inpaint = job.inputs.inpaint
     body = masks.difference(job.target_alpha.clamp(0.0, 1.0), target_head)
-    y = classical_y(job.target_green, body, inpaint, job.source_net, source_head, target_head)
-    mask = torch.maximum(body, neck_bridge(source_head, target_head, body, inpaint))
+    y, bridge = classical_y(job.target_green, body, inpaint, job.source_net, source_head, target_head)
+    mask = torch.maximum(body, bridge)
     to_rgb = source_head * job.source_net + (1.0 - source_head) * canonical_green(y)
     return ChangerOutput(y.clamp(0.0, 1.0), mask, to_rgb.clamp(0.0, 1.0), None)
