@@ -16,6 +16,7 @@ from changer.training.losses import (
     GeneratorLoss,
     LossWeights,
     discriminator_loss,
+    fill_colour_loss,
     generator_adversarial_loss,
     head_colour_loss,
     mask_loss,
@@ -126,3 +127,32 @@ def test_generator_loss_weights_and_names() -> None:
     expected = 10 * 0.5 + 10 * 0.25 + 10 * 1.0 + 0.5 + math.log(2)
     assert terms["total"].item() == pytest.approx(expected, rel=1e-6)
     assert "adv" not in loss(out, batch, None)
+
+
+def test_fill_colour_loss_compares_mean_colours_in_the_region_only() -> None:
+    y = torch.zeros(2, 3, 4, 4)
+    target = torch.zeros(2, 3, 4, 4)
+    target[0, :, :, :2] = torch.tensor([0.3, 0.6, 0.9])[:, None, None]  # inside the region of image 0
+    target[0, :, :, 2:] = 5.0  # outside: must not count
+    y[0, :, 0, :2] = 0.6  # Y's mean in the 8-pixel region is 0.6·2/8 = 0.15
+    region = torch.zeros(2, 1, 4, 4)
+    region[0, :, :, :2] = 1.0  # image 1 has nothing to fill and counts zero
+    per_image0 = (abs(0.15 - 0.3) + abs(0.15 - 0.6) + abs(0.15 - 0.9)) / 3
+    assert fill_colour_loss(y, target, region).item() == pytest.approx(per_image0 / 2, rel=1e-5)
+    assert fill_colour_loss(target, target, region).item() == 0.0
+
+
+def test_fill_term_counts_only_when_weighted() -> None:
+    n, h, w = 1, 4, 4
+    y = torch.zeros(n, 3, h, w)
+    target = torch.full((n, 3, h, w), 0.5)
+    out = ChangerOutput(y=y, mask=torch.zeros(n, 1, h, w), to_rgb=y, attention=None)
+    ones1 = torch.ones(n, 1, h, w)
+    inputs = NetInputs(x=y, head=y, body=y, union=ones1, inpaint=ones1)
+    batch = Batch(inputs, target, target, ones1, ones1)
+    per = LaplacianPyramidLoss(levels=2)
+    assert "fill" not in GeneratorLoss(per, LossWeights())(out, batch, None)
+    weighted = GeneratorLoss(per, LossWeights(fill=2.0))(out, batch, None)
+    assert weighted["fill"].item() == pytest.approx(0.5)
+    without = GeneratorLoss(per, LossWeights())(out, batch, None)
+    assert (weighted["total"] - without["total"]).item() == pytest.approx(1.0, rel=1e-6)

@@ -13,6 +13,10 @@
   V-Net citation suggests Dice; the foreground covers a large part of the frame, so plain L1 is
   well-conditioned here).
 * **L_per**: see :mod:`.perceptual` (VGG19 from a user file, else a Laplacian-pyramid L1).
+* **L_fill** (ours, off by default): L1 between the *mean* colour of ``Y`` and of the ground truth
+  over the body to fill (``M^ip ∩ M_gt``), per image. The per-pixel L_rec there is dominated by
+  texture; a small mean-colour error is what shows as a band under the chin, so this term weighs it
+  on its own.
 * **L_adv**: D is trained with Eq. 9's BCE. Eq. 10's generator term ``−E[D(Y)]`` with a sigmoid D is
   bounded and its gradient vanishes exactly when D wins; we use the standard non-saturating form
   ``−E[log D(Y)]`` (its gradient has the same sign and does not vanish).
@@ -41,6 +45,7 @@ class LossWeights:
     mask: float = 10.0
     per: float = 1.0
     adv: float = 1.0
+    fill: float = 0.0
 
 
 def masked_l1(a: torch.Tensor, b: torch.Tensor, matte: torch.Tensor) -> torch.Tensor:
@@ -58,6 +63,18 @@ def reconstruction_loss(y: torch.Tensor, target: torch.Tensor, source_head: torc
 def head_colour_loss(to_rgb: torch.Tensor, target_hc: torch.Tensor) -> torch.Tensor:
     """L_hc: ToRGB against ``I_T^hc`` (mean L1)."""
     return F.l1_loss(to_rgb, target_hc)
+
+
+def fill_colour_loss(y: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """L_fill: mean over images of ``|mean_region(Y) − mean_region(target)|`` (per channel, L1).
+
+    Images whose region is empty count zero (a frame with nothing to fill has no band).
+    """
+    area = region.sum(dim=(2, 3))
+    mean_y = (region * y).sum(dim=(2, 3)) / (area + EPS)
+    mean_t = (region * target).sum(dim=(2, 3)) / (area + EPS)
+    present = (area > 0.5).to(y.dtype)
+    return ((mean_y - mean_t).abs().mean(dim=1, keepdim=True) * present).sum() / y.shape[0]
 
 
 def mask_loss(mask: torch.Tensor, mask_gt: torch.Tensor) -> torch.Tensor:
@@ -90,6 +107,8 @@ class GeneratorLoss(nn.Module):
             "mask": mask_loss(out.mask, batch.mask_gt),
             "per": self.perceptual(out.y, batch.target),
         }
+        if self.weights.fill:
+            terms["fill"] = fill_colour_loss(out.y, batch.target, batch.inputs.inpaint * batch.mask_gt)
         if fake_logits is not None:
             terms["adv"] = generator_adversarial_loss(fake_logits)
         w = self.weights
