@@ -157,8 +157,10 @@ TARGET_MATTE_GROW = get_param("target_matte_grow").default
 
 
 def grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """(1,H,W) bool grown by ``radius`` pixels (a square max filter)."""
-    return F.max_pool2d(mask[None].float(), 2 * radius + 1, 1, radius)[0] > 0
+    """(1,H,W) bool grown by ``radius`` pixels (a square max filter, separable: rows then columns)."""
+    size = 2 * radius + 1
+    rows = F.max_pool2d(mask[None].float(), (1, size), 1, (0, radius))
+    return F.max_pool2d(rows, (size, 1), 1, (radius, 0))[0] > 0
 
 
 def median_lab(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
