@@ -4,9 +4,10 @@ mediapipe is an optional dependency (the ``auto`` extra, see ``pyproject.toml``)
 first use, so the rest of CHANGER installs and runs without it, and its absence is one line naming the
 extra. Only the legacy ``solutions`` graphs are used, because they load ``.tflite`` files shipped in
 the wheel: the full-range face detector (``face_detection_full_range_sparse.tflite``, small faces in
-whole frames) and the face mesh (``face_landmark.tflite`` with its own short-range detector, run on a
-crop around the face). Pose and the newer ``tasks`` API are not used: their models are fetched from
-the internet on first use.
+whole frames), the face mesh (``face_landmark.tflite`` with its own short-range detector, run on a
+crop around the face) and the selfie segmenter (``selfie_segmentation.tflite``: the person of a plate
+that is not on a screen, such as an actor's portrait). Pose and the newer ``tasks`` API are not used:
+their models are fetched from the internet on first use.
 
 TFLite and absl write start-up chatter to file descriptor 2 from C++, some of it from the graphs' own
 threads after their constructor returns. It is silenced while the models are built, warmed up (one
@@ -42,6 +43,7 @@ BUNDLED_MODELS = (
     "modules/face_detection/face_detection_full_range_sparse.tflite",
     "modules/face_detection/face_detection_short_range.tflite",
     "modules/face_landmark/face_landmark.tflite",
+    "modules/selfie_segmentation/selfie_segmentation.tflite",
 )
 
 
@@ -49,7 +51,11 @@ def import_mediapipe() -> ModuleType:
     """The mediapipe module, or :class:`MissingExtraError` naming the extra when it cannot be imported."""
     try:
         import mediapipe
-        from mediapipe.python.solutions import face_detection, face_mesh  # noqa: F401  (the graphs used below)
+        from mediapipe.python.solutions import (  # noqa: F401  (the graphs used below)
+            face_detection,
+            face_mesh,
+            selfie_segmentation,
+        )
     except ImportError as exc:
         raise MissingExtraError(f"automatic head mattes need the optional face models: {EXTRA_INSTALL} "
                                 f"(mediapipe cannot be imported: {exc})") from None
@@ -86,10 +92,12 @@ def quiet_stderr() -> Iterator[None]:
 
 @dataclass
 class FaceModels:
-    """The face detector (whole frame) and the face mesh (crop around one face), built once per process."""
+    """The face detector (whole frame), the face mesh (crop around one face) and the person segmenter, built once
+    per process."""
 
     detector: Any
     mesh: Any
+    segmenter: Any
 
     def detect(self, image: np.ndarray) -> list[tuple[float, tuple[float, float, float, float]]]:
         """(score, (x0, y0, x1, y1) in pixels) of every face in an (H,W,3) uint8 RGB image, best first."""
@@ -117,10 +125,17 @@ class FaceModels:
         points[:, 2] *= width
         return points
 
+    def person(self, image: np.ndarray) -> np.ndarray:
+        """(H,W) float32 in [0,1]: how much each pixel of an (H,W,3) uint8 RGB image is a person (soft, coarse at
+        hair: the segmenter runs at 256x256)."""
+        with quiet_stderr():
+            mask = self.segmenter.process(image).segmentation_mask
+        return np.clip(np.asarray(mask, dtype=np.float32), 0.0, 1.0)
+
 
 @lru_cache(maxsize=1)
 def face_models(min_confidence: float = 0.5) -> FaceModels:
-    """The bundled detector and mesh (mediapipe imported here, on first use)."""
+    """The bundled detector, mesh and segmenter (mediapipe imported here, on first use)."""
     mediapipe = import_mediapipe()
     paths = bundled_model_paths(mediapipe)
     log.debug("face models: mediapipe %s, %s", mediapipe.__version__, ", ".join(p.name for p in paths))
@@ -129,12 +144,14 @@ def face_models(min_confidence: float = 0.5) -> FaceModels:
         detector = solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
         mesh = solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False,
                                             min_detection_confidence=min_confidence)
+        segmenter = solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         # The graphs open their calculators (and log) on their own threads after construction returns; one
         # run each waits for that, so none of it lands outside this block.
         blank = np.zeros((64, 64, 3), dtype=np.uint8)
         detector.process(blank)
         mesh.process(blank)
-    return FaceModels(detector, mesh)
+        segmenter.process(blank)
+    return FaceModels(detector, mesh, segmenter)
 
 
 def mediapipe_version() -> str:

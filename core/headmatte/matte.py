@@ -8,7 +8,9 @@ below the jaw excluded. It is built from the plate alone:
 2. lay out the head in the face's own frame: the neck line under the jaw, moved by the neck-line
    offset, and the head region around the oval (:mod:`.geometry`);
 3. key the region down to the neck line (the keyer's alpha is the person, hair strands and all, on a
-   green or blue screen); when hair reaches the line, key it again down to the hair's reach;
+   green or blue screen); when hair reaches the line, key it again down to the hair's reach. A plate
+   with no screen round the face (an actor's portrait) is not keyed: the person comes from the
+   segmenter instead (coarser at hair strands);
 4. keep the key above the neck line and inside the region, and grow long hair back below it
    (:mod:`.hair`);
 5. optionally threshold, grow/shrink and feather it as a hand-made matte is
@@ -28,13 +30,14 @@ import torch
 from ..checks import check_shape
 from ..errors import HeadMatteError
 from ..keying import KeyerParams, key
+from ..keying.screen import screen_excess
 from ..masks import Box, crop
 from ..pipeline.mattes import shape_matte
 from ..pipeline.settings import MatteSettings
 from .face_models import face_models
 from .geometry import HeadLayout, head_layout, head_maps
 from .hair import grow_hair, hair_at_line
-from .landmarks import FaceLandmarks, find_face
+from .landmarks import FaceLandmarks, find_face, to_uint8
 from .tracker import HeadTracker
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,30 @@ class HeadMatteResult:
     diagnostics: dict[str, float] = field(default_factory=dict)  #: seconds per step, face height, hair pixels
 
 
+#: The head matte's method: part of a matte sequence's resume key, raised when the same plate and settings would
+#: give other pixels (2: plates off a screen are segmented, not keyed).
+MATTE_METHOD = 2
+#: A pixel shows the screen when its key channel exceeds the other two by this much (display-referred).
+SCREEN_EXCESS = 0.1
+#: The head region is on a screen when at least this share of it shows the screen. Measured on the real
+#: frames: 0.77-0.80 on green-screen plates, at most 0.001 on portraits.
+SCREEN_SHARE_MIN = 0.05
+
+
+def screen_share(plate: torch.Tensor, face: FaceLandmarks, settings: HeadMatteSettings) -> float:
+    """Share of the head region of the (3,H,W) plate that shows the keyer's screen colour."""
+    layout = head_layout(face, settings.neck_offset, settings.head_margin, 0.0)
+    box = layout.window(plate.shape[-1], plate.shape[-2])
+    if box is None:
+        return 0.0
+    return float((screen_excess(crop(plate[None], box), settings.keyer.screen_type) > SCREEN_EXCESS).float().mean())
+
+
+def person_alpha(plate: torch.Tensor) -> torch.Tensor:
+    """(1,H,W) the person of a (3,H,W) plate that is not on a screen, from the bundled segmenter."""
+    return torch.from_numpy(face_models().person(to_uint8(plate)))[None]
+
+
 def _keyed_region(plate: torch.Tensor, alpha: torch.Tensor | None, face: FaceLandmarks, settings: HeadMatteSettings,
                   reach: float) -> tuple[HeadLayout, Box, torch.Tensor, torch.Tensor]:
     """The head's layout reaching ``reach`` face heights below the neck line, its window, and the window's
@@ -90,9 +117,9 @@ def head_matte(plate: torch.Tensor, settings: HeadMatteSettings | None = None, *
     """The head matte of ``plate`` (3,H,W), display-referred (the network space: sRGB-encoded, about [0,1]).
 
     ``alpha`` (1,H,W) is the plate's key when the caller has one; without it the head region is keyed
-    with ``settings.keyer``. ``tracker`` carries the face from the previous ``frame`` of a shot and
-    smooths it. Raises HeadMatteError (one line) when the plate has no usable face, and
-    MissingExtraError when the face models are not installed.
+    with ``settings.keyer``, or, when no screen shows round the face, the person is segmented.
+    ``tracker`` carries the face from the previous ``frame`` of a shot and smooths it. Raises HeadMatteError
+    (one line) when the plate has no usable face, and MissingExtraError when the face models are not installed.
     """
     settings = settings or HeadMatteSettings()
     dims = check_shape(plate, "3 H W", "plate", floating=True)
@@ -103,6 +130,10 @@ def head_matte(plate: torch.Tensor, settings: HeadMatteSettings | None = None, *
     times = {"start": time.perf_counter()}
     fitted = find_face(face_models(), plate, None if tracker is None else tracker.previous)
     face = fitted if tracker is None else tracker.follow(fitted, frame)
+    segmented = alpha is None and screen_share(plate, face, settings) < SCREEN_SHARE_MIN
+    if segmented:
+        log.info("no %s screen round the face: the person is segmented, not keyed", settings.keyer.screen_type)
+        alpha = person_alpha(plate)
     times["landmarks"] = time.perf_counter()
     layout, box, a, fg = _keyed_region(plate, alpha, face, settings, 0.0)
     maps = head_maps(layout, box)
@@ -121,7 +152,8 @@ def head_matte(plate: torch.Tensor, settings: HeadMatteSettings | None = None, *
     times["matte"] = time.perf_counter()
     diagnostics = {f"{name}_s": times[name] - prev for name, prev in
                    zip(("landmarks", "key", "matte"), (times["start"], times["landmarks"], times["key"]), strict=True)}
-    diagnostics |= {"face_height_px": layout.frame.height, "hair_below_px": float(hair.sum())}
+    diagnostics |= {"face_height_px": layout.frame.height, "hair_below_px": float(hair.sum()),
+                    "segmented": float(segmented)}
     log.debug("head matte: face %.0f px high, window %s, %s", layout.frame.height, box, diagnostics)
     return HeadMatteResult(matte, face, fitted, box, diagnostics)
 

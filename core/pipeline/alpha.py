@@ -25,6 +25,12 @@ from .. import masks
 
 #: Mattes count as covering a pixel above this value when the bridge is found.
 SOLID = 0.5
+#: The double's head matte counts for the bridge where it is solid and in its soft rim, a head width over this
+#: wide, above :data:`KEY_NOISE`: the rim under a soft chin joins the bridge to the body, while the key's noise in
+#: the open screen (an automatic matte is the plate's key; video-compression blocks leave a few hundredths there,
+#: measured up to 0.08 on the real frames) stays out.
+RIM_SHARE = 24.0
+KEY_NOISE = 0.1
 
 
 def column_reach(mask: torch.Tensor, pixels: int, below: bool) -> torch.Tensor:
@@ -47,7 +53,9 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     jaw is short, while the air beside the neck, under a cheek, reaches down to the shoulders. An opening along
     rows (shrink, then grow, by a twelfth of the head's width left and right) drops the thin wedges under the
     jaw's corners beside the neck: the neck under the chin is wider than that, the air beside it is not. Along
-    rows only, so that a flat bridge (a shorter jaw just above the double's neck) is not eroded away.
+    rows only, so that a flat bridge (a shorter jaw just above the double's neck) is not eroded away. The double's
+    head counts where solid and in its soft rim only (:data:`RIM_SHARE`, :data:`KEY_NOISE`): the key's noise in
+    the screen beside the neck made horizontal bars of alpha there.
     """
     box = masks.bounding_box((target_head > SOLID).float())
     if box is None:
@@ -55,7 +63,9 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     reach = max(box.height // 4, 1)
     head_above = torch.cummax((source_head > SOLID).float(), dim=-2).values > 0
     body_below = column_reach(body > SOLID, reach, below=True) | (body > SOLID)
-    bridge = ((inpaint > 0) & (target_head > 0) & head_above & body_below).float()
+    rim = masks.grow_shrink((target_head > SOLID).float(), box.width / RIM_SHARE) > 0
+    double_head = (target_head > KEY_NOISE) & rim
+    bridge = ((inpaint > 0) & double_head & head_above & body_below).float()
     return _row_opening(bridge, max(round(box.width / 12.0), 1))
 
 

@@ -37,6 +37,7 @@ from changer.core.device import one_cpu_thread
 from changer.core.errors import ChangerError, MissingExtraError, ParamError
 from changer.core.headmatte import HeadMatteSettings, HeadTracker, head_matte, mediapipe_version
 from changer.core.headmatte.landmarks import LANDMARKS_ATTRIBUTE
+from changer.core.headmatte.matte import MATTE_METHOD
 from changer.core.io import ImageMeta, SequencePattern, read_meta, remove_stale_temp_files, write_image
 from changer.core.io.locks import FrameLocks
 
@@ -126,7 +127,7 @@ def plan_mattes(options: MatteOptions) -> MattePlan:
 def _digest(options: MatteOptions, params: ParamValues, models: str) -> str:
     """The resume key of a matte sequence: everything that changes its pixels."""
     return output_digest(options, params=params.digest_of(options.read_params()), job="mattes",
-                         role=options.role, shaped=options.shaped, mediapipe=models)
+                         role=options.role, shaped=options.shaped, mediapipe=models, method=MATTE_METHOD)
 
 
 def _plan(options: MatteOptions, params: ParamValues, frames: list[int], models: str) -> MattePlan:

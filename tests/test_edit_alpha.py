@@ -1,0 +1,50 @@
+"""The edited region's alpha (core/pipeline/alpha.py) on hand-made mattes: the new head, the double's body without
+its head, and the neck bridge between them, with no alpha from anything else."""
+
+from __future__ import annotations
+
+import torch
+
+from changer.core.pipeline.alpha import edit_alpha, neck_bridge
+
+H, W = 120, 100
+
+
+def _rect(y0: int, y1: int, x0: int, x1: int, value: float = 1.0) -> torch.Tensor:
+    m = torch.zeros(1, 1, H, W)
+    m[..., y0:y1, x0:x1] = value
+    return m
+
+
+def _shot() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A double whose head reaches row 60 over a neck (rows 60-120, columns 40-60); the new head ends at row 50."""
+    target_head = _rect(10, 60, 25, 75)
+    plate_alpha = torch.maximum(target_head, _rect(60, H, 40, 60))
+    source_head = _rect(12, 50, 28, 72)
+    inpaint = (target_head > 0).float() * (source_head < 0.5).float()
+    return source_head, target_head, plate_alpha, inpaint
+
+
+def test_the_bridge_fills_between_the_new_jaw_and_the_doubles_neck() -> None:
+    source_head, target_head, plate_alpha, inpaint = _shot()
+    bridge = neck_bridge(source_head, target_head, torch.clamp(plate_alpha - target_head, 0, 1), inpaint)[0, 0]
+    assert bool(bridge[50:60, 42:58].all()), "under the new jaw, over the neck"
+    assert not bool(bridge[50:60, :35].any()) and not bool(bridge[50:60, 65:].any()), "the air beside the neck stays"
+    alpha = edit_alpha(source_head, target_head, plate_alpha, inpaint)[0, 0]
+    assert bool((alpha[12:50, 28:72] == 1).all()) and bool((alpha[60:, 40:60] == 1).all())
+    assert float(alpha[0:10].max()) == 0.0, "the double's head above the new one leaves clean screen"
+
+
+def test_key_noise_in_the_screen_beside_the_neck_makes_no_bar() -> None:
+    """An automatic head matte is the plate's key, with a few hundredths of compression noise in the open screen.
+    Such noise across whole rows under the jaw made opaque horizontal bars beside the neck."""
+    source_head, target_head, plate_alpha, inpaint = _shot()
+    plate_alpha = torch.maximum(plate_alpha, _rect(72, H, 5, 95))  # shoulders a few rows under the screen
+    torch.manual_seed(0)
+    noise = torch.rand(1, 1, H, W) * 0.05 * (torch.arange(H) < 72).view(1, 1, H, 1)
+    noisy_head = torch.maximum(target_head, noise)
+    inpaint = torch.maximum(inpaint, (noisy_head > 0).float() * (source_head < 0.5).float())
+    alpha = edit_alpha(source_head, noisy_head, plate_alpha, inpaint)[0, 0]
+    beside = torch.cat([alpha[60:72, :38], alpha[60:72, 62:]], dim=1)
+    assert float(beside.max()) <= 0.05, "the screen beside the neck keeps the key's own level"
+    assert bool((alpha[50:60, 42:58] == 1).all()), "the bridge itself stays"
