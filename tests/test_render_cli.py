@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from changer.core.color import from_network, to_network
 from changer.core.io import host_tag, read_image, read_meta, remove_stale_temp_files, write_image
 from changer.plugin.commands.main import main, parse_args
 from changer.plugin.hosts.batch import CROP_ATTRIBUTE, PARAMS_ATTRIBUTE, resolve_render_params
@@ -124,3 +125,28 @@ def test_sigkill_mid_sequence_then_rerun_matches_an_uninterrupted_render(tmp_pat
     hidden = [p for p in out_dir.iterdir() if p.name.startswith(".")]
     assert all(f".tmp-{host_tag()}-{proc.pid}-" in p.name for p in hidden), hidden
     assert remove_stale_temp_files(out_dir, "comp.", min_age_s=0) == hidden
+
+
+def test_display_referred_png_plates_are_converted_into_the_working_space(shot: Shot, tmp_path: Path) -> None:
+    """An integer-format plate (here 16-bit PNG) is sRGB-encoded Rec.709 by convention: it is converted into the
+    working space on read, so it renders as the scene-linear EXR of the same picture does (to 16-bit quantisation
+    and the half output), not as if its encoded values were linear."""
+    pngs = tmp_path / "png"
+    pngs.mkdir()
+    linear = tmp_path / "linear"
+    linear.mkdir()
+    for stem in ("target", "source"):
+        encoded = to_network(read_image(shot.path(stem, 1))[0]).clamp(0.0, 1.0)
+        write_image(pngs / f"{stem}.0001.png", encoded, pixel_type="uint16")
+        decoded = from_network(read_image(pngs / f"{stem}.0001.png")[0])
+        write_image(linear / f"{stem}.0001.exr", decoded, pixel_type="float")
+    mattes = ["--target-matte", shot.pattern("tmatte"), "--source-matte", shot.pattern("smatte"), "--frames", "1",
+              "--set", f"weights={shot.weights}"]
+    assert main(["render", "--target", str(pngs / "target.####.png"), "--source", str(pngs / "source.####.png"),
+                 "--out", str(tmp_path / "a" / OUT), *mattes]) == 0
+    assert main(["render", "--target", str(linear / "target.####.exr"), "--source", str(linear / "source.####.exr"),
+                 "--out", str(tmp_path / "b" / OUT), *mattes]) == 0
+    from_png, from_exr = _pixels(tmp_path / "a" / "comp.0001.exr"), _pixels(tmp_path / "b" / "comp.0001.exr")
+    assert float((from_png - from_exr).abs().max()) <= 2e-3
+    plate = read_image(pngs / "target.0001.png")[0]
+    assert float((from_png[:3, :4, :4] - plate[:, :4, :4]).abs().max()) > 0.02, "encoded values are not linear"

@@ -118,7 +118,7 @@ class ReviewSession:
         window = self.clips["target"].meta.display_window
         self.frame_size = (window.width, window.height)
         self.cache = RenderCache(cache_mb * 2**20)
-        self.source = SequenceClipSource(self.clips)
+        self.source = SequenceClipSource(self.clips, color=self.params.color_config())
 
     @property
     def config_path(self) -> Path | None:
@@ -131,7 +131,7 @@ class ReviewSession:
     def reload(self) -> None:
         """Forget every cached frame; the next renders read the clips from disk again."""
         self.cache.clear()
-        self.source = SequenceClipSource(self.clips)
+        self.source = SequenceClipSource(self.clips, color=self.params.color_config())
 
     def render(self, request: RenderRequest, cancelled: Callable[[], bool] = lambda: False) -> RenderedFrame:
         """Render one frame through the effect and its cache; :class:`~changer.plugin.effect.RenderAborted`

@@ -209,7 +209,7 @@ def write_mattes(plan: MattePlan, progress: bool | None = None) -> str:
     remove_stale_temp_files(plan.out.folder, plan.out.prefix)
     tracker = HeadTracker()
     config = plan.params.color_config()
-    source = SequenceClipSource(plan.clips)
+    source = SequenceClipSource(plan.clips, color=config)
     cpu = torch.device("cpu")
     written, start = 0, time.perf_counter()
     with FrameLocks((plan.out.path(f) for f in plan.frames), plan.out.folder / f".{plan.out.prefix}lock-breaker"):

@@ -136,7 +136,7 @@ class BatchPlan(ABC):
 
     def clip_source(self, stills: dict[str, tuple[torch.Tensor, ImageMeta]]) -> SequenceClipSource:
         """The clips one frame is made from (``stills``: a process's stills, read once)."""
-        return SequenceClipSource(self.clips, stills)
+        return SequenceClipSource(self.clips, stills, color=self.params.color_config())
 
     def before_frames(self, progress: bool | None) -> list[str]:
         """Make what every frame reads besides the clips (nothing by default), before the frames' locks; what
@@ -160,7 +160,8 @@ class RenderPlan(BatchPlan):
         return expected_channels(self.params)
 
     def clip_source(self, stills: dict[str, tuple[torch.Tensor, ImageMeta]]) -> SequenceClipSource:
-        return SequenceClipSource(self.clips, stills, {head: plan.as_clip() for head, plan in self.auto.items()})
+        return SequenceClipSource(self.clips, stills, {head: plan.as_clip() for head, plan in self.auto.items()},
+                                  self.params.color_config())
 
     def before_frames(self, progress: bool | None) -> list[str]:
         """The automatic head mattes' pre-pass (tracked through the shot, so it runs before any frame)."""

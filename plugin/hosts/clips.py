@@ -4,7 +4,10 @@
 resolution changes, clips whose frame sizes disagree and files without the channels a clip needs.
 :class:`SequenceClipSource` is the effect's :class:`~changer.plugin.effect.ClipSource` over those
 files: every clip is placed in the Target's data window (zeros outside its own) so all pixels line
-up; image clips are taken as they are (they are in the working space), mattes untouched. At an
+up; image clips in a float format (EXR) are taken as they are (they are in the working space), image
+clips in an integer format (8/16-bit PNG, TIFF, JPEG: display-referred by convention) are read as
+sRGB-encoded Rec.709 and converted into the working space by OCIO (:func:`to_working`), mattes are
+untouched. At an
 OpenFX render scale below 1 (the review panel's proxy) every clip is area-averaged down to
 ``round(size * scale)`` pixels (:func:`downscale`). A render that makes its head mattes hands their
 sequences over as the ``auto`` clips, read as the effect's automatic mattes.
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from changer.core.color import ColorConfig, from_network
 from changer.core.errors import ChangerError, ImageReadError, SequenceError
 from changer.core.headmatte.landmarks import LANDMARKS_ATTRIBUTE, FaceLandmarks
 from changer.core.io import ImageMeta, SequencePattern, Window, check_sequence, read_image
@@ -32,6 +36,18 @@ log = logging.getLogger(__name__)
 
 RGB = ("R", "G", "B")
 MATTE_ROLES = ("target_matte", "source_matte")
+#: Storage types of display-referred files: their values are sRGB-encoded, not scene-linear.
+DISPLAY_REFERRED_TYPES = ("uint8", "int8", "uint16", "int16")
+
+
+def to_working(pixels: torch.Tensor, meta: ImageMeta, role: str, color: ColorConfig | None, what: str) -> torch.Tensor:
+    """An image clip's pixels in the working space: an integer-format file (display-referred) is converted from
+    sRGB-encoded Rec.709 (the network space); float files and mattes are returned as they are."""
+    if color is None or role in MATTE_ROLES or meta.pixel_type not in DISPLAY_REFERRED_TYPES:
+        return pixels
+    log.info("%s is %s (display-referred): read as sRGB-encoded Rec.709 and converted to %s", what,
+             meta.pixel_type, color.working)
+    return from_network(pixels, color)
 
 
 @dataclass(frozen=True)
@@ -127,7 +143,8 @@ class SequenceClipSource:
     """:class:`~changer.plugin.effect.ClipSource` over :class:`ClipFiles`; times are frame numbers."""
 
     def __init__(self, clips: dict[str, ClipFiles], stills: dict[str, tuple[torch.Tensor, ImageMeta]] | None = None,
-                 auto: dict[str, ClipFiles] | None = None) -> None:
+                 auto: dict[str, ClipFiles] | None = None, color: ColorConfig | None = None) -> None:
+        self._color = color  # converts display-referred image files into the working space (None: taken as is)
         self._auto = {} if auto is None else {head: clip.name for head, clip in auto.items()}
         self._by_name = {clip.name: clip for clip in (*clips.values(), *(auto or {}).values())}
         self._by_role = clips
@@ -171,6 +188,7 @@ class SequenceClipSource:
                 pixels, meta = self._stills[clip]
             else:
                 pixels, meta = read_image(path, channels=list(files.channels), frame=frame)
+                pixels = to_working(pixels, meta, files.role, self._color, f"clip {clip}: {path}")
         except ChangerError as exc:
             raise type(exc)(f"clip {clip}: {exc}") from None
         if files.pattern.is_still:
