@@ -8,6 +8,12 @@ skin takes the double's: ``lab' = (lab − median_src) · k + median_dst`` with 
 (mean/std, unclamped) breaks on real heads: a flat painted face went to black ink, a shaded photo
 washed out. ``strength`` blends the graded colours back toward the originals.
 
+The match is for skin: each pixel takes it in proportion to its affinity to the source skin, 1 up to
+:data:`AFFINITY_CORE` then ``exp(−½·((d − AFFINITY_CORE) / AFFINITY_FALLOFF)²)``, with ``d`` its CIELAB
+distance from the source median in units of the source spread (at least :data:`MIN_SPREAD`). Applied to
+every pixel alike, the skin's shift turned dark hair ginger and a black hat brown on real heads (a
+CIELAB offset lifts the blacks).
+
 Skin pixels are chosen by a chroma box in YCbCr (BT.601 full range on the sRGB-encoded values:
 Cb in [77, 127], Cr in [133, 173] on the 8-bit scale, a classic skin rule that holds across skin
 tones because it ignores luma), inside the given region, away from black and white and from near-neutral
@@ -37,6 +43,12 @@ CB_RANGE, CR_RANGE = (77.0, 127.0), (133.0, 173.0)
 LUMA_RANGE = (0.06, 0.97)
 #: Fewest 8-bit CbCr units from neutral: a white shirt or grey hair that is only slightly warm is not skin.
 MIN_CHROMA = 8.0
+#: Pixels within this many source spreads of the source skin's median (its shading, all of it) take the whole
+#: match; beyond, it falls off over :data:`AFFINITY_FALLOFF` spreads (dark hair, 5 spreads off: a quarter).
+AFFINITY_CORE = 2.5
+AFFINITY_FALLOFF = 1.5
+#: Smallest spread (CIELAB units) the affinity divides by: a flat painted skin must not exclude its own shading.
+MIN_SPREAD = 4.0
 _MAD_TO_STD = 1.4826
 
 
@@ -95,10 +107,21 @@ def contrast(source: SkinStats, target: SkinStats) -> torch.Tensor:
     return torch.where(source.spread > 1e-6, k, torch.ones_like(k)).clamp(MIN_CONTRAST, MAX_CONTRAST)
 
 
+def skin_affinity(lab: torch.Tensor, source: SkinStats) -> torch.Tensor:
+    """(N,1,H,W) in (0, 1]: how much each CIELAB pixel of ``lab`` (N,3,H,W) is like the source skin; 1 for every
+    pixel when the source is a colour given by hand (no spread)."""
+    if source.spread is None:
+        return torch.ones_like(lab[:, :1])
+    scale = source.spread.clamp_min(MIN_SPREAD)[None, :, None, None]
+    d = (((lab - source.median[None, :, None, None]) / scale) ** 2).sum(dim=1, keepdim=True).sqrt()
+    return torch.exp(-0.5 * ((d - AFFINITY_CORE).clamp_min(0.0) / AFFINITY_FALLOFF) ** 2)
+
+
 def grade_match(image: torch.Tensor, weight: torch.Tensor, source: SkinStats, target: SkinStats,
                 strength: float = 1.0) -> torch.Tensor:
     """``image`` (N,3,H,W, sRGB-encoded) with its skin ``source`` mapped onto ``target`` where ``weight``
-    (N,1,H,W in [0,1]) is set, blended by ``strength`` in [0, 1]; same dtype, values in [0, 1].
+    (N,1,H,W in [0,1]) is set, in proportion to each pixel's :func:`skin_affinity`, blended by ``strength`` in
+    [0, 1]; same dtype, values in [0, 1].
 
     >>> grey = torch.full((1, 3, 4, 4), 0.5)
     >>> stats = colour_stats(torch.tensor([0.5, 0.5, 0.5]))
@@ -111,5 +134,5 @@ def grade_match(image: torch.Tensor, weight: torch.Tensor, source: SkinStats, ta
     lab = srgb_to_lab(image)
     k = contrast(source, target)[None, :, None, None]
     graded = (lab - source.median[None, :, None, None]) * k + target.median[None, :, None, None]
-    mixed = lab + (strength * weight.to(torch.float64)) * (graded - lab)
+    mixed = lab + (strength * weight.to(torch.float64) * skin_affinity(lab, source)) * (graded - lab)
     return lab_to_srgb(mixed).to(image.dtype)

@@ -73,6 +73,17 @@ def test_a_rerun_resumes_and_other_auto_settings_render_again(shot: Shot, tmp_pa
     assert len(list((tmp_path / AUTO_FOLDER).iterdir())) == 2, "one folder per head; another setting, another"
 
 
+@needs_models
+def test_other_plates_into_the_same_output_make_their_own_mattes(shot: Shot, tmp_path: Path) -> None:
+    """The mattes' folder is keyed by the plate too: another shot rendered into the same output folder does not
+    resume the first shot's mattes."""
+    out = tmp_path / "comp.####.exr"
+    assert main(shot.argv(out, "--frames", "1", mattes=False)) == 0
+    other = shot.copy(tmp_path / "other")
+    assert main(other.argv(out, "--frames", "1", "--overwrite", mattes=False)) == 0
+    assert len(list((tmp_path / AUTO_FOLDER).iterdir())) == 4, "two heads, two shots"
+
+
 def test_without_the_extra_plates_alone_are_refused_naming_clips_and_extra(
         shot: Shot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     no_mediapipe(monkeypatch)

@@ -4,6 +4,8 @@ Writes into ``--out`` (default ``./changer-demo``): ``shot/`` (the double's plat
 both head mattes as EXR sequences and a background plate), ``render/comp.####.exr`` (RGBA comp over
 the background plus the matte, M, ip and AOV layers), ``contact_sheet.png`` (rows of frames; columns:
 plate | X | Y on green | final comp, cut to the network crop) and ``preview.gif``.
+
+``--real DIR`` runs the chain on real photographs instead (:mod:`.demo_real`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from changer.plugin.hosts.options import RenderOptions
 from changer.plugin.models import resolve_weights
 from changer.training.studio.shot import make_demo_shot, size_text
 
+from .demo_real import run_real
 from .previews import contact_sheet, display, panel, write_gif
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                         help="extra node params for the render, e.g. --set tau=0.4")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--real", type=Path, metavar="DIR",
+                        help="render real photographs instead: DIR holds frames of people on green and actors' "
+                             "portraits named source_*; both methods, automatic mattes, a contact sheet "
+                             "(docs/real_footage.md)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise ParamError(f"--out {out}: exists and is not a folder")
+    if args.real is not None:
+        return run_real(args.real, out, [f"weights={weights}", *args.sets], False if args.no_progress else None)
     print(f"changer demo: {args.frames} frames at {size[0]}x{size[1]} into {out.resolve()} (weights {weights})")
     shot = make_demo_shot(out / "shot", args.frames, size, seed=args.seed)
     options = RenderOptions(

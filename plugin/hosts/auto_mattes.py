@@ -125,9 +125,11 @@ def plan_mattes(options: MatteOptions) -> MattePlan:
 
 
 def _digest(options: MatteOptions, params: ParamValues, models: str) -> str:
-    """The resume key of a matte sequence: everything that changes its pixels."""
+    """The resume key of a matte sequence: everything that changes its pixels, the plate's resolved pattern
+    included (two renders into one output folder from other plates share the mattes' folder otherwise)."""
     return output_digest(options, params=params.digest_of(options.read_params()), job="mattes",
-                         role=options.role, shaped=options.shaped, mediapipe=models, method=MATTE_METHOD)
+                         role=options.role, shaped=options.shaped, mediapipe=models, method=MATTE_METHOD,
+                         plate=str(Path(options.plate).resolve()))
 
 
 def _plan(options: MatteOptions, params: ParamValues, frames: list[int], models: str) -> MattePlan:
