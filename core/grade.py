@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 MIN_CONTRAST, MAX_CONTRAST = 0.5, 2.0
 #: Fewest pixels a skin statistic is taken from; below it the region's pixels are all used.
 MIN_SKIN_PIXELS = 32
+#: Least share of a face region that must pass the skin test for the test to pick the pixels; below it the face
+#: is not skin-coloured (a painted face, the network's grey face on a real head) and its few warm pixels (the
+#: lips) would stand for it, so all its pixels are used.
+MIN_SKIN_SHARE = 0.25
 #: The skin chroma box, YCbCr on the 8-bit scale (BT.601 full range).
 CB_RANGE, CR_RANGE = (77.0, 127.0), (133.0, 173.0)
 #: Encoded luma outside this range is shadow or highlight, not skin colour.
@@ -77,11 +81,13 @@ def skin_pixels(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
 
 def skin_stats(image: torch.Tensor, region: torch.Tensor, skin_only: bool = False) -> SkinStats | None:
     """The skin statistics of ``image`` (1,3,H,W) inside ``region`` (1,1,H,W); None when the region
-    holds fewer than :data:`MIN_SKIN_PIXELS` pixels at all (skin-coloured ones with ``skin_only``)."""
+    holds fewer than :data:`MIN_SKIN_PIXELS` pixels at all (skin-coloured ones with ``skin_only``).
+    Without ``skin_only``, a region of which under :data:`MIN_SKIN_SHARE` is skin-coloured is measured whole."""
     chosen = skin_pixels(image, region)[0, 0]
-    if int(chosen.sum()) < MIN_SKIN_PIXELS:
-        if skin_only:
-            return None
+    skin = int(chosen.sum())
+    if skin_only and skin < MIN_SKIN_PIXELS:
+        return None
+    if not skin_only and skin < max(MIN_SKIN_PIXELS, MIN_SKIN_SHARE * float((region > 0.5).sum())):
         chosen = region[0, 0] > 0.5
         if int(chosen.sum()) < MIN_SKIN_PIXELS:
             return None

@@ -21,6 +21,7 @@ from changer.core.grade import (
     skin_pixels,
     skin_stats,
 )
+from changer.core.pipeline.skin import neck_strip
 from changer.training.skin_pairs import skin_pair
 
 
@@ -124,3 +125,29 @@ def test_dark_hair_keeps_its_colour_while_the_skin_is_matched() -> None:
     moved = (srgb_to_lab(out) - srgb_to_lab(image)).norm(dim=1)
     assert float(moved[..., :16].median()) > 15.0, "the skin is matched"
     assert float(moved[..., 16:].median()) < 1.0, "the hair is not"
+
+
+def test_a_face_that_is_mostly_not_skin_coloured_is_measured_whole() -> None:
+    """The network's grey face on a real head: only its lips pass the skin test. Their colour must not stand for
+    the face (the grade would leave the grey face as it is), so under a quarter of skin pixels, all count."""
+    face = torch.full((1, 3, 20, 20), 0.5)
+    face[..., :3, :] = torch.tensor([0.8, 0.5, 0.4]).view(1, 3, 1, 1)  # 15 % lips
+    stats = skin_stats(face, torch.ones(1, 1, 20, 20))
+    assert stats is not None and stats.pixels == 400
+    torch.testing.assert_close(stats.median, srgb_to_lab(torch.full((3,), 0.5), 0), rtol=0, atol=1e-9)
+    neck = skin_stats(face, torch.ones(1, 1, 20, 20), skin_only=True)
+    assert neck is not None and neck.pixels == 60, "a neck is measured on its skin-coloured pixels alone"
+
+
+def test_the_neck_is_sampled_below_the_chins_shadow() -> None:
+    """The double's skin reference: the rows from 6 % to 24 % of the head matte's height under it (a 50-row head:
+    rows 63-71), not the shadowed rows right under the jaw, where the body is solid."""
+    head = torch.zeros(1, 1, 100, 40)
+    head[..., 10:60, 10:30] = 1.0
+    alpha = torch.ones(1, 1, 100, 40)
+    alpha[..., 64:, 20:] = 0.0  # screen beside part of the neck
+    strip = neck_strip(head, alpha)[0, 0]
+    rows = torch.nonzero(strip.any(dim=1)).flatten().tolist()
+    assert rows == list(range(63, 72))
+    assert not bool(strip[:, :10].any()) and not bool(strip[:, 30:].any()), "under the head only"
+    assert not bool(strip[64:, 20:].any()), "solid body only"

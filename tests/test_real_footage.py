@@ -33,11 +33,18 @@ def test_no_haze_in_the_alpha_near_the_head(source: str, target: str, method: st
 @pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
 def test_classical_skin_and_band_stay_near_the_doubles_neck(source: str, target: str) -> None:
     """The classical method's face and the strip under its jaw against the double's neck (skin the grade match did
-    not measure). Measured: face ΔE76 3.4-7.3, band 3.8-10.3. The issue's bars (face 5, band 8) hold on one and
-    three pairs of four: these bounds guard what is reached, docs/real_footage.md says what is not."""
+    not measure). Measured: face ΔE76 4.1-5.6, band 2.3-5.5. The band holds the issue's bar (8) on every pair; the
+    face's (5) holds on two of four: its bound guards what is reached, docs/real_footage.md says what is not."""
     rendered = real_shot.render(source, target, method="classical")
-    assert real_shot.skin_delta_e(rendered) <= 8.0
-    assert real_shot.band_delta_e(rendered) <= 11.0
+    assert real_shot.skin_delta_e(rendered) <= 6.0
+    assert real_shot.band_delta_e(rendered) <= 8.0
+
+
+@pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
+def test_network_skin_stays_near_the_doubles_neck(source: str, target: str) -> None:
+    """The network's face after the grade match, against the double's neck. Measured ΔE76 3.2-7.2 (the bar, 5,
+    holds on one pair of four; its band is off under a Lincoln double's jaw, docs/real_footage.md): a guard."""
+    assert real_shot.skin_delta_e(real_shot.render(source, target, method="changer")) <= 8.0
 
 
 def test_a_portrait_of_another_size_is_placed_on_the_doubles_face() -> None:

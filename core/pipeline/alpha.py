@@ -34,22 +34,21 @@ KEY_NOISE = 0.1
 
 
 def column_reach(mask: torch.Tensor, pixels: int, below: bool) -> torch.Tensor:
-    """(1,1,h,w) bool: a pixel of ``mask`` lies within ``pixels`` rows below (or above) in the same column."""
-    pooled = F.max_pool2d(mask.float(), (2 * pixels + 1, 1), stride=1, padding=(pixels, 0))
-    shift = pixels
-    out = torch.zeros_like(pooled)
-    if below:
-        out[..., :-shift, :] = pooled[..., shift:, :]
-    else:
-        out[..., shift:, :] = pooled[..., :-shift, :]
-    return out > 0
+    """(1,1,h,w) bool: a pixel of ``mask`` lies in the same column at most ``pixels`` rows below (or above), the
+    pixel itself included.
+
+    >>> column_reach(torch.tensor([[[[0.0], [0.0], [0.0], [1.0], [0.0]]]]), 2, below=True).flatten().tolist()
+    [False, True, True, True, False]
+    """
+    pad = (0, 0, 0, pixels) if below else (0, 0, pixels, 0)
+    return F.max_pool2d(F.pad(mask.float(), pad), (pixels + 1, 1), stride=1) > 0
 
 
 def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torch.Tensor,
                 inpaint: torch.Tensor) -> torch.Tensor:
     """(1,1,h,w) 0/1: the part of ``inpaint`` between the new head's jaw and the double's body (module docstring).
 
-    The reach (how far below the body may be) is a quarter of the double's head matte's height: the gap under a
+    The reach (how far below the body may be) is half the double's head matte's height: the gap under a
     jaw is short, while the air beside the neck, under a cheek, reaches down to the shoulders. An opening along
     rows (shrink, then grow, by a twelfth of the head's width left and right) drops the thin wedges under the
     jaw's corners beside the neck: the neck under the chin is wider than that, the air beside it is not. Along
@@ -60,7 +59,7 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     box = masks.bounding_box((target_head > SOLID).float())
     if box is None:
         return torch.zeros_like(inpaint)
-    reach = max(box.height // 4, 1)
+    reach = max(box.height // 2, 1)
     head_above = torch.cummax((source_head > SOLID).float(), dim=-2).values > 0
     body_below = column_reach(body > SOLID, reach, below=True) | (body > SOLID)
     rim = masks.grow_shrink((target_head > SOLID).float(), box.width / RIM_SHARE) > 0

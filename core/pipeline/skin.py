@@ -1,7 +1,7 @@
 """The grade match in the pipeline: which skin is measured where, and what is graded.
 
-The double's skin is measured once per frame, in ``prepare``, on the plate: the top of its neck just
-under the head matte where it shows (the new face sits next to it), else its face, or the artist's
+The double's skin is measured once per frame, in ``prepare``, on the plate: the top of its neck under
+the head matte (below the chin's shadow) where it shows (the new face sits next to it), else its face, or the artist's
 colour. The source is graded to it before the network (so the grey head carries the double's
 lightness) and the network's result after it (:mod:`.place`). When the frame has face landmarks
 (automatic mattes), faces are measured inside the face ovals only: a head matte also holds hair, a hat
@@ -25,8 +25,11 @@ from .settings import FrameSettings
 
 #: The network-stage key counts a pixel as solid double (for measuring its skin) above this.
 SOLID_KEY = 0.95
-#: How far below the double's head matte its neck is sampled, as a share of the head matte's height.
-NECK_DEPTH = 0.06
+#: The double's neck is sampled from this far below its head matte to :data:`NECK_DEPTH` below it, as shares of
+#: the head matte's height: the rows right under the jaw are in the chin's shadow (on the real frames that strip was
+#: ΔE76 3-7 off the lit neck, darker and yellower), and the new face is seen against the lit neck.
+NECK_GAP = 0.06
+NECK_DEPTH = 0.24
 #: The share of a face oval's height taken off its rim before its skin is measured.
 OVAL_RIM = 0.08
 
@@ -49,13 +52,16 @@ def double_skin(plate: torch.Tensor, alpha: torch.Tensor, target_head: torch.Ten
 
 
 def neck_strip(target_head: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """(1,1,h,w) bool: the double's solid body within :data:`NECK_DEPTH` of the head matte's height below
-    the head matte, column by column: the top of the neck (or the collar, which the skin test drops)."""
+    """(1,1,h,w) bool: the double's solid body from :data:`NECK_GAP` to :data:`NECK_DEPTH` of the head matte's
+    height below the head matte, column by column: the lit top of the neck (or the collar, which the skin test
+    drops)."""
     box = masks.bounding_box((target_head > 0.5).float())
     if box is None:
         return torch.zeros_like(alpha, dtype=torch.bool)
     head = target_head > 0.5
-    return column_reach(head, max(round(NECK_DEPTH * box.height), 1), below=False) & ~head & (alpha > SOLID_KEY)
+    near = column_reach(head, max(round(NECK_DEPTH * box.height), 1), below=False)
+    shadow = column_reach(head, max(round(NECK_GAP * box.height), 1), below=False)
+    return near & ~shadow & ~head & (alpha > SOLID_KEY)
 
 
 def graded(image: torch.Tensor, skin_region: torch.Tensor, weight: torch.Tensor, target: SkinStats | None,
