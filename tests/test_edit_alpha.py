@@ -48,3 +48,18 @@ def test_key_noise_in_the_screen_beside_the_neck_makes_no_bar() -> None:
     beside = torch.cat([alpha[60:72, :38], alpha[60:72, 62:]], dim=1)
     assert float(beside.max()) <= 0.05, "the screen beside the neck keeps the key's own level"
     assert bool((alpha[50:60, 42:58] == 1).all()), "the bridge itself stays"
+
+
+def test_a_crescent_bridge_under_a_round_chin_is_filled_to_its_tip() -> None:
+    """Under a round double's chin the bridge is a crescent whose tip is narrower than the row opening: the tip
+    joins the bridge above it and the neck below it, so it is filled (a hole there showed the background)."""
+    ys, xs = torch.meshgrid(torch.arange(H).float(), torch.arange(W).float(), indexing="ij")
+    target_head = ((((xs - 50) / 30) ** 2 + ((ys - 35) / 30) ** 2) <= 1).float()[None, None]  # chin at row 65
+    neck = _rect(52, H, 38, 62) * (1 - target_head)
+    plate_alpha = torch.maximum(target_head, neck)
+    source_head = ((((xs - 50) / 26) ** 2 + ((ys - 30) / 22) ** 2) <= 1).float()[None, None]  # chin at row 52
+    inpaint = target_head * (source_head < 0.5).float()
+    alpha = edit_alpha(source_head, target_head, plate_alpha, inpaint)[0, 0]
+    assert bool((alpha[8:H, 50] == 1).all()), "the centre column is solid from the new head down the neck"
+    beside = alpha[66:, :30]
+    assert float(beside.max()) == 0.0, "the air beside the neck stays clear"

@@ -52,7 +52,10 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     jaw is short, while the air beside the neck, under a cheek, reaches down to the shoulders. An opening along
     rows (shrink, then grow, by a twelfth of the head's width left and right) drops the thin wedges under the
     jaw's corners beside the neck: the neck under the chin is wider than that, the air beside it is not. Along
-    rows only, so that a flat bridge (a shorter jaw just above the double's neck) is not eroded away. The double's
+    rows only, so that a flat bridge (a shorter jaw just above the double's neck) is not eroded away. The opening
+    also cuts the narrow tip of a crescent-shaped bridge (under a round double's chin): a pixel the opening dropped
+    comes back when its column runs without a gap from the kept bridge above it down to the double's body, both
+    within the opening's radius (a tip is short; the air under hair beside the neck is not). The double's
     head counts where solid and in its soft rim only (:data:`RIM_SHARE`, :data:`KEY_NOISE`): the key's noise in
     the screen beside the neck made horizontal bars of alpha there.
     """
@@ -64,8 +67,25 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     body_below = column_reach(body > SOLID, reach, below=True) | (body > SOLID)
     rim = masks.grow_shrink((target_head > SOLID).float(), box.width / RIM_SHARE) > 0
     double_head = (target_head > KEY_NOISE) & rim
-    bridge = ((inpaint > 0) & double_head & head_above & body_below).float()
-    return _row_opening(bridge, max(round(box.width / 12.0), 1))
+    candidate = (inpaint > 0) & double_head & head_above
+    radius = max(round(box.width / 12.0), 1)
+    opened = _row_opening((candidate & body_below).float(), radius) > 0
+    solid_body = body > SOLID
+    near = column_reach(opened, radius, below=False) & column_reach(solid_body, radius, below=True)
+    joined = _in_run_with(candidate | solid_body, solid_body, below=True) & _in_run_with(candidate, opened, below=False)
+    tip = candidate & near & joined
+    return (opened | tip).float()
+
+
+def _in_run_with(mask: torch.Tensor, seed: torch.Tensor, below: bool) -> torch.Tensor:
+    """(1,1,h,w) bool: pixels of ``mask`` whose vertical run of ``mask`` (in their column) holds a ``seed`` pixel at
+    or below them (``below``), or at or above them."""
+    if below:
+        return _in_run_with(mask.flip(-2), seed.flip(-2), below=False).flip(-2)
+    starts = mask & ~F.pad(mask, (0, 0, 1, 0))[..., :-1, :]
+    runs = torch.cumsum(starts.to(torch.int32), dim=-2) * mask
+    seen = torch.cummax(torch.where(seed & mask, runs, 0), dim=-2).values
+    return mask & (seen == runs)
 
 
 def _row_opening(mask: torch.Tensor, radius: int) -> torch.Tensor:
