@@ -67,11 +67,21 @@ def neck_strip(target_head: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
 def graded(image: torch.Tensor, skin_region: torch.Tensor, weight: torch.Tensor, target: SkinStats | None,
            strength: float) -> torch.Tensor:
     """``image`` with the skin inside ``skin_region`` matched to ``target`` where ``weight`` is set
-    (unchanged when there is no target or no skin to measure)."""
+    (unchanged when there is no target or no skin to measure).
+
+    The match is refined once: the skin test picks other pixels of the graded face than of the original (a
+    shaded face spans tens of L*, so its median moves with the pixels picked), so the graded face is measured
+    again and its median shifted the rest of the way (contrast 1)."""
     if target is None:
         return image
     source = skin_stats(image, skin_region)
-    return image if source is None else grade_match(image, weight, source, target, strength)
+    if source is None:
+        return image
+    matched = grade_match(image, weight, source, target, strength)
+    again = skin_stats(matched, skin_region)
+    if again is None or strength < 1.0:
+        return matched
+    return grade_match(matched, weight, again, replace(target, spread=None), 1.0)
 
 
 def face_regions(frame: FrameInputs, fit: Similarity, box: Box) -> tuple[torch.Tensor, torch.Tensor]:
