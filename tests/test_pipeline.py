@@ -89,6 +89,25 @@ def test_comp_output_outside_the_edit_is_the_key_of_the_plate(model, frame) -> N
     assert result.premultiplied and set(result.layers) == {"matte", "M", "ip"}
 
 
+def test_in_the_seam_the_doubles_body_keeps_the_plates_own_key(model, frame) -> None:
+    """Where the edit weight fades out around the union (the seam) and nothing changes (no new head, nothing to
+    fill, no double's head), the comp's colour is the plate's key, not the network's softer copy of the double's
+    body blended into it (to the float rounding of the paste)."""
+    settings = _settings(output="comp")
+    job = prepare(frame, settings)
+    result = composite(frame, job, infer(model, job, settings), settings)
+    keyed = key(to_network(frame.target[None], settings.color), keyer_in_network_space(settings.keyer, settings.color))
+    expected = from_network(keyed.fg, settings.color)[0] * keyed.alpha[0]
+    part, (rows, cols) = inside(job.box, frame.size)
+    seam = ((result.intermediates["edit"] > 0) & (torch.maximum(job.source_head, job.inpaint) == 0)
+            & (job.target_head == 0))
+    kept = torch.zeros(frame.size, dtype=torch.bool)
+    kept[part.y0:part.y1, part.x0:part.x1] = seam[0, 0][rows, cols]
+    kept &= keyed.alpha[0, 0] > 0.5
+    assert int(kept.sum()) >= 20, "the studio pair has body pixels in the seam"
+    torch.testing.assert_close(result.rgba[:3][:, kept], expected[:, kept], rtol=0, atol=1e-5)
+
+
 def test_aovs_output_has_every_layer(model, frame) -> None:
     staged = render_frame(model, frame, _settings(output="aovs"))
     assert set(staged.layers) == {"matte", "M", "ip", "X", "Y", "ToRGB", "alpha", "union", "edit"}

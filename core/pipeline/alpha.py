@@ -12,8 +12,11 @@ comp's alpha inside the edit is made of what is known:
   double's body just below it in the same column is filled (the network or the classical fill paints it).
 
 Outside the head union the edit weight fades this back into the plate's key, which is exact away from
-the head (tested). The colour there is Y's, with its green limited (:func:`despill_green`), because the
-canonical green behind Y's soft edges would otherwise tint them.
+the head (tested). The colour is Y's where something changes (the new head and M^ip), with its green
+limited (:func:`despill_green`), because the canonical green behind Y's soft edges would otherwise tint
+them; elsewhere in the edit (the seam where the edit weight fades out round the union, soft matte edges)
+it is the plate's own keyed foreground: the network's copy of the double's body there is softer than the
+plate and drifted from the neck's colour under a jaw.
 """
 
 from __future__ import annotations

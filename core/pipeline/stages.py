@@ -178,7 +178,10 @@ def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput 
     with timer.section("paste"):
         head_alpha = edit_alpha(job.source_head, job.target_head, crop_padded(plate_key.alpha, box, "zeros"),
                                 job.inpaint)[..., rows, cols]
-        head_fg = despill_green(placement.y[..., rows, cols])
+        # Y where something changes; the plate's own keyed foreground in the rest of the edit (alpha.py)
+        changed = torch.maximum(job.source_head, job.inpaint)[..., rows, cols].clamp(0.0, 1.0)
+        plate_fg = crop_padded(plate_key.fg, window, "zeros")
+        head_fg = changed * despill_green(placement.y[..., rows, cols]) + (1.0 - changed) * plate_fg
         alpha = blend_into(plate_key.alpha, head_alpha, used, window)
         layers = {"matte": alpha, "M": placement.predicted, "ip": placement.inpaint}
     rgba = _assemble(frame, window, settings, plate_key, head_fg, head_alpha, alpha, used, layers, timer)
