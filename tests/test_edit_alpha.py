@@ -63,3 +63,22 @@ def test_a_crescent_bridge_under_a_round_chin_is_filled_to_its_tip() -> None:
     assert bool((alpha[8:H, 50] == 1).all()), "the centre column is solid from the new head down the neck"
     beside = alpha[66:, :30]
     assert float(beside.max()) == 0.0, "the air beside the neck stays clear"
+
+
+def test_the_body_behind_the_doubles_hair_is_taken_from_m_below_the_chin_and_next_to_the_body() -> None:
+    """Long hair hanging over the shirt: the double's head matte holds it, so without M the comp showed the
+    background through the body. The network's M fills it there; M is not trusted above the new chin or away
+    from the visible body (on real frames it bleeds into the screen beside the head)."""
+    source_head, target_head, plate_alpha, inpaint = _shot()
+    hair = _rect(10, H, 62, 70)  # hangs from the head down over the body's right side
+    body_plate = _rect(60, H, 40, 80)
+    target_head = torch.maximum(target_head, hair)
+    plate_alpha = torch.maximum(torch.maximum(plate_alpha, body_plate), hair)
+    inpaint = target_head * (source_head < 0.5).float()
+    predicted = torch.maximum(body_plate, _rect(12, 48, 25, 28))  # the body, and a smear beside the new head
+    alpha = edit_alpha(source_head, target_head, plate_alpha, inpaint, predicted)[0, 0]
+    without = edit_alpha(source_head, target_head, plate_alpha, inpaint)[0, 0]
+    assert float(without[80:, 64:68].max()) == 0.0, "without M the hair leaves a hole in the body"
+    assert bool((alpha[80:, 62:70] == 1).all()), "M fills the body behind the hair"
+    assert float(inpaint[0, 0, 12:48, 25:28].min()) == 1.0, "the smear lies in the region to fill"
+    assert float(alpha[12:48, 25:28].max()) == 0.0, "M beside the head, above the new chin, is not taken"

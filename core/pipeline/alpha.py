@@ -9,7 +9,10 @@ comp's alpha inside the edit is made of what is known:
   double's hair, hat and face leave clean screen where the new head does not cover them;
 * the neck bridge: where the new head's jaw ends above the double's neck (the double's chin reached
   lower), the part of ``M^ip`` inside the double's head matte with the new head above it and the
-  double's body just below it in the same column is filled (the network or the classical fill paints it).
+  double's body just below it in the same column is filled (the network or the classical fill paints it);
+* the body behind the double's hair: with the network, where its M says body inside ``M^ip``, below the
+  new chin and next to the visible body (:func:`body_behind_hair`); without it, long hair over a shirt
+  left the background showing through the body.
 
 Outside the head union the edit weight fades this back into the plate's key, which is exact away from
 the head (tested). The colour is Y's where something changes (the new head and M^ip), with its green
@@ -100,11 +103,28 @@ def _row_opening(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def edit_alpha(source_head: torch.Tensor, target_head: torch.Tensor, plate_alpha: torch.Tensor,
-               inpaint: torch.Tensor) -> torch.Tensor:
-    """(1,1,h,w) alpha of the edited crop: new head, double's body without its head, and the neck bridge."""
+               inpaint: torch.Tensor, predicted: torch.Tensor | None = None) -> torch.Tensor:
+    """(1,1,h,w) alpha of the edited crop: new head, double's body without its head, the neck bridge and, given
+    the network's M (``predicted``), the body it completes behind the double's hair (:func:`body_behind_hair`)."""
     body = masks.difference(plate_alpha.clamp(0.0, 1.0), target_head)
     bridge = neck_bridge(source_head, target_head, body, inpaint)
-    return torch.maximum(torch.maximum(source_head, body), bridge)
+    alpha = torch.maximum(torch.maximum(source_head, body), bridge)
+    if predicted is None:
+        return alpha
+    return torch.maximum(alpha, body_behind_hair(source_head, body, inpaint, predicted).to(alpha.dtype))
+
+
+def body_behind_hair(source_head: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor,
+                     predicted: torch.Tensor) -> torch.Tensor:
+    """(1,1,h,w) bool: where the network's M says body inside M^ip, below the new head's chin, within a sixth of
+    the head's width of the double's visible body: the shirt the double's long hair hid. Elsewhere M is not
+    trusted (on real frames it bleeds into the screen beside the head and under a hat: 12-15 % haze)."""
+    box = masks.bounding_box((source_head > SOLID).float())
+    if box is None:
+        return torch.zeros_like(inpaint, dtype=torch.bool)
+    below_chin = (torch.arange(inpaint.shape[-2], device=inpaint.device) >= box.y1).view(1, 1, -1, 1)
+    near_body = masks.grow_shrink((body > SOLID).float(), box.width / 6.0) > 0
+    return (predicted > SOLID) & (inpaint > SOLID) & below_chin & near_body
 
 
 def despill_green(rgb: torch.Tensor) -> torch.Tensor:

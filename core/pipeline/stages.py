@@ -177,7 +177,7 @@ def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput 
         used = weight[..., rows, cols]
     with timer.section("paste"):
         head_alpha = edit_alpha(job.source_head, job.target_head, crop_padded(plate_key.alpha, box, "zeros"),
-                                job.inpaint)[..., rows, cols]
+                                job.inpaint, crop_padded(placement.predicted, box, "zeros"))[..., rows, cols]
         # Y where something changes; the plate's own keyed foreground in the rest of the edit (alpha.py)
         changed = torch.maximum(job.source_head, job.inpaint)[..., rows, cols].clamp(0.0, 1.0)
         plate_fg = crop_padded(plate_key.fg, window, "zeros")
