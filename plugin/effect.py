@@ -56,6 +56,7 @@ from changer.core.pipeline import (
     infer,
     key_plate,
     key_result,
+    network_neck,
     passthrough_result,
     place,
     plate_screen,
@@ -399,7 +400,8 @@ def _infer(loaded: LoadedModel, job: NetworkJob, settings: FrameSettings) -> Cha
     if settings.method == "classical":
         return classical_output(job)
     with loaded.lock:  # a model runs one frame at a time
-        return infer(loaded.model, job, settings)
+        output = infer(loaded.model, job, settings)
+    return network_neck(output, job, settings)
 
 
 class _Run:

@@ -48,6 +48,7 @@ SPATIAL_KEYER_PARAMS = tuple(spec.name for spec in param_specs() if spec.spatial
 OUTPUTS = ("comp", "green", "mattes", "aovs")
 ALIGNMENTS = ("auto", "none", "similarity")
 METHODS = ("changer", "classical")
+NECK_FILLS = ("skin", "network")
 EMPTY_MATTE_POLICIES = ("error", "passthrough")
 DEVICES = ("auto", "cpu", "cuda")
 #: Network crops are resized to a square of this many pixels; it must be a multiple of this.
@@ -238,6 +239,11 @@ PARAMS: tuple[Param, ...] = (
           "Same outputs and layers; "
           "use it where the synthetic-trained network is not good enough (real footage today).", "Head Blend",
           "infer", choices=METHODS),
+    Param("neck_fill", "choice", "skin", "Neck Fill",
+          "With method=changer, the neck bridge (where the new jaw ends above the double's neck). skin: continued "
+          "from the double's neck skin around it, as the classical method fills it. network: what the network "
+          "painted (on real footage it painted stripes where the double's beard was). The rest of the region the "
+          "double's head uncovers is the network's either way.", "Head Blend", "infer", choices=NECK_FILLS),
     Param("alignment", "choice", "auto", "Alignment",
           "none: the source plate is used where it is (it must have the target's size). similarity: scale, "
           "rotate and move the source head so that its matte's centroid, area and orientation match the target "
@@ -411,8 +417,8 @@ class ParamValues(Mapping[str, Any]):
             keyer=self.keyer_params(render_scale), tau=self["tau"], target_matte=matte("target"),
             source_matte=matte("source"), neck_margin=self.scaled("neck_margin", render_scale),
             crop_padding=self["crop_padding"], network_resolution=self["network_resolution"],
-            alignment=self["alignment"], method=self["method"], grade=GradeSettings(self["grade_strength"],
-                                                                                      self["grade_colour"]),
+            alignment=self["alignment"], method=self["method"], neck_fill=self["neck_fill"],
+            grade=GradeSettings(self["grade_strength"], self["grade_colour"]),
             output=self["output"], seam_feather=self.scaled("seam_feather", render_scale),
             on_empty_matte=self["on_empty_matte"], color=self.color_config(), query_patch=query_patch,
         )

@@ -25,7 +25,7 @@ from changer.core.headmatte import FaceLandmarks, head_matte
 from changer.core.headmatte.face_models import face_models
 from changer.core.headmatte.landmarks import OVAL_CHIN, find_face
 from changer.core.masks import Box, grow_shrink
-from changer.core.pipeline import classical_output, stages
+from changer.core.pipeline import classical_output, network_neck, stages
 from changer.core.pipeline.frame import FrameInputs, FrameResult
 from changer.core.pipeline.plate import key_plate, plate_screen
 from changer.core.pipeline.skin import neck_strip
@@ -127,7 +127,10 @@ def render(source_name: str, target_name: str, **changes: object) -> Rendered:
     settings = values.frame_settings()
     job = stages.prepare(frame, settings)
     plate_key = key_plate(plate_screen(frame, settings), settings)
-    output = classical_output(job) if values["method"] == "classical" else stages.infer(model(values), job, settings)
+    if values["method"] == "classical":
+        output = classical_output(job)
+    else:
+        output = network_neck(stages.infer(model(values), job, settings), job, settings)
     result = stages.composite(frame, job, output, settings, plate_key)
     source_matte = warp_into_box(pair.source_matte[None], job.alignment, Box(0, 0, width, height))[0]
     return Rendered(pair, result, source_matte, plate_key.alpha[0])

@@ -10,7 +10,7 @@ from changer.core import masks
 from changer.core.color import from_network, to_network
 from changer.core.errors import ImageReadError, ParamError
 from changer.core.model import build_model
-from changer.core.pipeline import FrameInputs, FrameResult, classical_output, composite, infer, prepare
+from changer.core.pipeline import FrameInputs, FrameResult, classical_output, composite, infer, network_neck, prepare
 from changer.plugin.params import resolve_params
 from changer.training.studio import make_pair
 
@@ -70,6 +70,30 @@ def test_the_uncovered_neck_is_filled_with_body_colour_not_screen() -> None:
     y = output.y
     green = (y[:, 1:2] > y[:, 0:1] + 0.3) & bridge
     assert float(green.sum() / bridge.sum()) < 0.05
+
+
+def test_with_neck_fill_skin_the_networks_neck_bridge_is_the_classical_fill() -> None:
+    """neck_fill=skin (the default): in the neck bridge outside the new head, the network's Y is replaced by the
+    classical fill from the double's neck skin; everywhere else it is the network's to the bit. neck_fill=network
+    keeps the network's Y whole."""
+    source, target = make_pair(6, (160, 128))
+    plates = from_network(torch.stack([target.plate, source.plate]))
+    frame = FrameInputs(plates[0], plates[1], target.mask("head", soft=True), source.mask("head", soft=True))
+    settings = resolve_params({"network_resolution": RES}).frame_settings()
+    assert settings.neck_fill == "skin"
+    job = prepare(frame, settings)
+    torch.manual_seed(0)
+    network = infer(build_model("small").eval(), job, settings)
+    filled = network_neck(network, job, settings)
+    classical = classical_output(job)
+    source_head = F.interpolate(job.source_head, size=(RES, RES), mode="area")
+    bridge = ((classical.mask > 0.5) & (job.inputs.inpaint > 0.5) & (source_head < 1e-6)).expand_as(network.y)
+    assert int(bridge.sum()) >= 300
+    torch.testing.assert_close(filled.y[bridge], classical.y[bridge], rtol=0, atol=1e-6)
+    untouched = (classical.mask < 0.5).expand_as(network.y)
+    assert torch.equal(filled.y[untouched], network.y[untouched])
+    keep = resolve_params({"network_resolution": RES, "neck_fill": "network"}).frame_settings()
+    assert torch.equal(network_neck(network, job, keep).y, network.y)
 
 
 def test_a_source_of_another_size_is_placed_by_the_alignment(frame: FrameInputs) -> None:

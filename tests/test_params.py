@@ -73,7 +73,7 @@ def test_command_line_values_are_typed() -> None:
 
 def test_stage_of_a_change() -> None:
     assert STAGES == ("prepare", "infer", "comp")
-    assert {p.name for p in PARAMS if p.stage == "infer"} == {"tau", "weights", "method"}
+    assert {p.name for p in PARAMS if p.stage == "infer"} == {"tau", "weights", "method", "neck_fill"}
     base = resolve_params()
     assert base.replace(despill=0.5).invalidated_stage(base) == "comp"
     assert base.replace(tau=0.2, despill=0.5).invalidated_stage(base) == "infer"

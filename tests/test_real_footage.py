@@ -40,10 +40,13 @@ def test_classical_skin_and_band_stay_near_the_doubles_neck(source: str, target:
 
 
 @pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
-def test_network_skin_stays_near_the_doubles_neck(source: str, target: str) -> None:
-    """The network's face after the grade match, against the double's neck. Measured ΔE76 3.0-5.5 (the bar, 5,
-    holds on two pairs of four; its band is off under a Lincoln double's jaw, docs/real_footage.md): a guard."""
-    assert real_shot.skin_delta_e(real_shot.render(source, target, method="changer")) <= 6.0
+def test_network_band_and_skin_stay_near_the_doubles_neck(source: str, target: str) -> None:
+    """The network with the default neck_fill=skin: the strip under the new jaw at the issue's bar (band ΔE76 ≤ 8,
+    measured 1.9-6.1; the network's own fill there was 14-27 under a Lincoln double's jaw), and its face after the
+    grade match (measured 3.0-5.5: the bar, 5, holds on two pairs of four; a guard, docs/real_footage.md)."""
+    rendered = real_shot.render(source, target, method="changer")
+    assert real_shot.band_delta_e(rendered) <= 8.0
+    assert real_shot.skin_delta_e(rendered) <= 6.0
 
 
 def test_a_portrait_of_another_size_is_placed_on_the_doubles_face() -> None:

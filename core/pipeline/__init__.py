@@ -6,7 +6,7 @@ resolution, :mod:`.place`, and the artist key of the plate, :mod:`.plate`). See
 (:mod:`changer.plugin.effect`) is the one driver: it runs the stages and caches their products.
 """
 
-from .classical import classical_output
+from .classical import classical_output, network_neck
 from .frame import FULL_FRAME_COVERAGE, FrameInputs, FrameResult, NetworkJob
 from .place import Placement, place
 from .plate import KEY_LAYERS, PlateKey, PlateScreen, key_plate, key_result, keyer_in_network_space, plate_screen
@@ -29,6 +29,7 @@ __all__ = [
     "StageTimer",
     "alignment_mode",
     "classical_output",
+    "network_neck",
     "composite",
     "empty_mattes",
     "infer",

@@ -26,6 +26,7 @@ from ..model import ChangerOutput
 from .alpha import SOLID, neck_bridge
 from .crop import resize
 from .frame import NetworkJob
+from .settings import FrameSettings
 
 #: Push-pull depth of the fill: colours are averaged over cells 2**FILL_LEVEL network pixels across.
 FILL_LEVEL = 3
@@ -50,14 +51,34 @@ def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Ten
     return head_matte * head + (1.0 - head_matte) * base, bridge
 
 
-def classical_output(job: NetworkJob) -> ChangerOutput:
-    """The classical result for a prepared ``job`` (see the module docstring); no model, no gradients."""
+def _classical(job: NetworkJob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Y, the neck bridge, the double's body and the source head matte of the classical result, at network
+    resolution."""
     size = (job.resolution, job.resolution)
     source_head = resize(job.source_head, size).clamp(0.0, 1.0)
     target_head = resize(job.target_head, size).clamp(0.0, 1.0)
-    inpaint = job.inputs.inpaint
     body = masks.difference(job.target_alpha.clamp(0.0, 1.0), target_head)
-    y, bridge = classical_y(job.target_green, body, inpaint, job.source_net, source_head, target_head)
+    y, bridge = classical_y(job.target_green, body, job.inputs.inpaint, job.source_net, source_head, target_head)
+    return y, bridge, body, source_head
+
+
+def skin_neck(output: ChangerOutput, job: NetworkJob) -> ChangerOutput:
+    """The network's ``output`` with its neck bridge (outside the new head) replaced by the classical fill from
+    the double's neck skin (``neck_fill=skin``): on real footage the network, trained on procedural people,
+    painted stripes there where the double's beard was (band ΔE76 14-27 from the neck, against 3-6)."""
+    y, bridge, _, source_head = _classical(job)
+    take = bridge * (1.0 - source_head)
+    return output._replace(y=take * y + (1.0 - take) * output.y)
+
+
+def network_neck(output: ChangerOutput, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:
+    """The network's ``output`` with its neck bridge as ``settings.neck_fill`` asks (:func:`skin_neck`)."""
+    return skin_neck(output, job) if settings.neck_fill == "skin" else output
+
+
+def classical_output(job: NetworkJob) -> ChangerOutput:
+    """The classical result for a prepared ``job`` (see the module docstring); no model, no gradients."""
+    y, bridge, body, source_head = _classical(job)
     mask = torch.maximum(body, bridge)
     to_rgb = source_head * job.source_net + (1.0 - source_head) * canonical_green(y)
     return ChangerOutput(y.clamp(0.0, 1.0), mask, to_rgb.clamp(0.0, 1.0), None)

@@ -40,7 +40,8 @@ class FrameSettings:
     :attr:`network_keyer` keeps only its screen settings, which is how the network's input is keyed.
     ``tau`` is the one τ the network reads (``infer``); ``query_patch`` asks it for one FPAT patch's
     attention (review panel). ``method`` is ``changer`` (the network) or ``classical`` (no network:
-    :mod:`.classical`).
+    :mod:`.classical`); with the network, ``neck_fill`` ``skin`` fills the neck bridge as the classical
+    method does (:func:`.classical.skin_neck`), ``network`` keeps the network's.
     """
 
     keyer: KeyerParams
@@ -52,6 +53,7 @@ class FrameSettings:
     network_resolution: int
     alignment: str
     method: str
+    neck_fill: str
     grade: GradeSettings
     output: str
     seam_feather: float
