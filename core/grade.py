@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import masks
 from .checks import check_shape
 from .color.lab import lab_to_srgb, srgb_to_lab
 from .errors import ParamError
@@ -137,8 +138,15 @@ def grade_match(image: torch.Tensor, weight: torch.Tensor, source: SkinStats, ta
     if not 0.0 <= strength <= 1.0:
         raise ParamError(f"grade_strength: expected a value in [0, 1], got {strength}")
     check_shape(weight, "N 1 H W", "weight", check_shape(image, "N 3 H W", "image"))
-    lab = srgb_to_lab(image)
+    out = image.clamp(0.0, 1.0)
+    box = masks.bounding_box((weight > 0).any(dim=0, keepdim=True).to(image.dtype))
+    if box is None:
+        return out
+    rows, cols = slice(box.y0, box.y1), slice(box.x0, box.x1)  # only the weighted part goes through CIELAB
+    lab = srgb_to_lab(image[..., rows, cols])
     k = contrast(source, target)[None, :, None, None]
     graded = (lab - source.median[None, :, None, None]) * k + target.median[None, :, None, None]
-    mixed = lab + (strength * weight.to(torch.float64) * skin_affinity(lab, source)) * (graded - lab)
-    return lab_to_srgb(mixed).to(image.dtype)
+    share = strength * weight[..., rows, cols].to(torch.float64) * skin_affinity(lab, source)
+    out = out.clone()
+    out[..., rows, cols] = lab_to_srgb(lab + share * (graded - lab)).to(image.dtype)
+    return out

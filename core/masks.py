@@ -71,7 +71,7 @@ def threshold(matte: torch.Tensor, value: float, name: str = "matte") -> torch.T
     return (matte >= value).to(matte.dtype)
 
 
-def _sliding_max(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
+def sliding_max(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
     """Max over a window of 2*radius+1 along ``dim`` (3 or 2), ignoring out-of-frame samples."""
     if radius < _VAN_HERK_MIN_RADIUS:
         # Shifted maxima, in place: several times faster on the CPU than max_pool2d with a 1D window.
@@ -99,7 +99,7 @@ def _sliding_max(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
 def _dilate(x: torch.Tensor, radius: int) -> torch.Tensor:
     if radius == 0:
         return x
-    return _sliding_max(_sliding_max(x, radius, 3), radius, 2)
+    return sliding_max(sliding_max(x, radius, 3), radius, 2)
 
 
 def grow_shrink(matte: torch.Tensor, pixels: float) -> torch.Tensor:

@@ -46,8 +46,12 @@ def column_reach(mask: torch.Tensor, pixels: int, below: bool) -> torch.Tensor:
     >>> column_reach(torch.tensor([[[[0.0], [0.0], [0.0], [1.0], [0.0]]]]), 2, below=True).flatten().tolist()
     [False, True, True, True, False]
     """
-    pad = (0, 0, 0, pixels) if below else (0, 0, pixels, 0)
-    return F.max_pool2d(F.pad(mask.float(), pad), (pixels + 1, 1), stride=1) > 0
+    if not below:
+        return column_reach(mask.flip(-2), pixels, below=True).flip(-2)
+    counts = F.pad(torch.cumsum(mask.to(torch.int32), dim=-2), (0, 0, 1, pixels), mode="replicate")
+    counts[..., 0, :] = 0  # counts[r] = mask pixels in rows < r; the window r..r+pixels holds any when they differ
+    height = mask.shape[-2]
+    return counts[..., pixels + 1 : pixels + 1 + height, :] > counts[..., :height, :]
 
 
 def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torch.Tensor,
@@ -97,9 +101,8 @@ def _in_run_with(mask: torch.Tensor, seed: torch.Tensor, below: bool) -> torch.T
 def _row_opening(mask: torch.Tensor, radius: int) -> torch.Tensor:
     """Opening along rows only (shrink, then grow, ``radius`` pixels left and right): runs narrower than
     ``2·radius + 1`` go, however tall; a short bridge under a wide jaw stays, however flat."""
-    width = (1, 2 * radius + 1)
-    shrunk = -F.max_pool2d(-mask, width, stride=1, padding=(0, radius))
-    return torch.minimum(F.max_pool2d(shrunk, width, stride=1, padding=(0, radius)), mask)
+    shrunk = -masks.sliding_max(-mask, radius, 3)
+    return torch.minimum(masks.sliding_max(shrunk, radius, 3), mask)
 
 
 def edit_alpha(source_head: torch.Tensor, target_head: torch.Tensor, plate_alpha: torch.Tensor,
