@@ -65,7 +65,7 @@ def _classical(job: NetworkJob) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
 def skin_neck(output: ChangerOutput, job: NetworkJob) -> ChangerOutput:
     """The network's ``output`` with its neck bridge (outside the new head) replaced by the classical fill from
     the double's neck skin (``neck_fill=skin``): on real footage the network, trained on procedural people,
-    painted stripes there where the double's beard was (band ΔE76 14-27 from the neck, against 3-6)."""
+    painted stripes there where the double's beard was (band ΔE76 14-27 from the neck; filled so, 2-6)."""
     y, bridge, _, source_head = _classical(job)
     take = bridge * (1.0 - source_head)
     return output._replace(y=take * y + (1.0 - take) * output.y)
