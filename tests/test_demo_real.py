@@ -12,6 +12,7 @@ import real_shot
 from changer.core.io import read_meta
 from changer.plugin.commands.demo_real import METHODS, PANEL, find_pairs
 from changer.plugin.commands.main import EXIT_USER_ERROR, main
+from changer.plugin.commands.previews import GAP
 
 
 def _touch(folder: Path, *names: str) -> Path:
@@ -58,4 +59,4 @@ def test_a_real_pair_renders_with_both_methods_into_a_contact_sheet(tmp_path: Pa
         meta = read_meta(out / "real" / stem / method / "comp.0001.exr")
         assert meta.channel_names[:4] == ["R", "G", "B", "A"] and "M.A" in meta.channel_names
     sheet = read_meta(out / "real_contact_sheet.png")
-    assert (sheet.data_window.width, sheet.data_window.height) == (4 * PANEL + 5 * 4, PANEL + 2 * 4)
+    assert (sheet.data_window.width, sheet.data_window.height) == (4 * PANEL + 5 * GAP, PANEL + 2 * GAP)

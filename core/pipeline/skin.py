@@ -71,15 +71,16 @@ def graded(image: torch.Tensor, skin_region: torch.Tensor, weight: torch.Tensor,
 
     The match is refined once: the skin test picks other pixels of the graded face than of the original (a
     shaded face spans tens of L*, so its median moves with the pixels picked), so the graded face is measured
-    again and its median shifted the rest of the way (contrast 1)."""
+    again and its median shifted the rest of the way (contrast 1); not at a partial ``strength``, which means to
+    stop short of the target."""
     if target is None:
         return image
     source = skin_stats(image, skin_region)
     if source is None:
         return image
     matched = grade_match(image, weight, source, target, strength)
-    again = skin_stats(matched, skin_region)
-    if again is None or strength < 1.0:
+    again = skin_stats(matched, skin_region) if strength == 1.0 else None
+    if again is None:
         return matched
     return grade_match(matched, weight, again, replace(target, spread=None), 1.0)
 

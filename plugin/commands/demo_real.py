@@ -22,10 +22,12 @@ from pathlib import Path
 import torch
 
 from changer.core import masks
+from changer.core.color import get_config
 from changer.core.errors import ImageReadError, ParamError
 from changer.core.io import read_image, read_layers
 from changer.core.masks import Box
 from changer.plugin.hosts import batch
+from changer.plugin.hosts.clips import to_working
 from changer.plugin.hosts.options import RenderOptions
 from changer.plugin.params import get_param
 
@@ -102,17 +104,18 @@ def head_box(matte_path: Path) -> Box:
 def sheet_row(pair: RealPair, comps: list[Path], matte: Path) -> list[torch.Tensor]:
     """The double's plate, the actor's portrait, and each comp over grey, cut to a square round the head."""
     box = head_box(matte)
-    double, actor = (read_image(path, channels=["R", "G", "B"])[0] for path in (pair.double, pair.actor))
-    row = [panel(_encoded(double, pair.double), box, PANEL), panel(_encoded(actor, pair.actor), None, PANEL)]
+    double, actor = (display(_as_read(path)) for path in (pair.double, pair.actor))
+    row = [panel(double, box, PANEL), panel(actor, None, PANEL)]
     for path in comps:
         rgba = read_layers(path, frame=1)[0]["rgba"]
         row.append(panel(display(rgba[:3] + (1.0 - rgba[3:4]) * GREY), box, PANEL))
     return row
 
 
-def _encoded(pixels: torch.Tensor, path: Path) -> torch.Tensor:
-    """A plate for viewing: an integer file is already display-referred, a float one is shown through sRGB."""
-    return pixels.clamp(0.0, 1.0) if path.suffix.lower() not in (".exr",) else display(pixels)
+def _as_read(path: Path) -> torch.Tensor:
+    """A plate in the working space as a render reads it (:func:`~changer.plugin.hosts.clips.to_working`)."""
+    pixels, meta = read_image(path, channels=["R", "G", "B"])
+    return to_working(pixels, meta, "target", get_config(), str(path))
 
 
 def run_real(folder: Path, out: Path, sets: list[str], progress: bool | None) -> int:
