@@ -228,3 +228,21 @@ def band_delta_e(rendered: Rendered) -> float:
     band = strip & (alpha > 0.95)
     neck = median_lab(rendered.pair.target_display, double_neck(rendered))
     return float((median_lab(rgb, band) - neck).norm())
+
+
+def print_table() -> None:
+    """The issue-16 table of docs/real_footage.md: haze, skin and band per pair, both methods."""
+    print("| pair | haze classical | haze changer | skin classical | skin changer | band classical | band changer |")
+    print("|---|---|---|---|---|---|---|")
+    for source, target in PAIRS:
+        runs = [render(source, target, method=method) for method in ("classical", "changer")]
+        cells = [f"{100 * haze(r):.3f} %" for r in runs] + [f"{skin_delta_e(r):.1f}" for r in runs]
+        cells += [f"{band_delta_e(r):.1f}" for r in runs]
+        print(f"| {source.removesuffix('.png')} on `{target.removesuffix('.png')}` | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    reason = skip_reason()
+    if reason:
+        raise SystemExit(reason)
+    print_table()
