@@ -19,7 +19,7 @@ from .crop import edit_weight, paste, resize
 from .detail import transfer_detail
 from .frame import FrameInputs, NetworkJob
 from .settings import FrameSettings
-from .skin import graded
+from .skin import graded, skin_of_source
 from .timing import StageTimer
 
 
@@ -42,6 +42,7 @@ def place(frame: FrameInputs, job: NetworkJob, output: ChangerOutput, settings: 
         y = transfer_detail(output.y, job.source_crop, job.source_head)
     with timer.section("grade"):
         skin = job.source_head if job.source_skin is None else resize(job.source_skin, tuple(y.shape[-2:]))
+        skin = skin_of_source(job.source_crop, skin)
         y = graded(y, skin, job.union, job.target_skin, settings.grade.strength)
     with timer.section("paste"):
         weight = edit_weight(job.union, settings.seam_feather, box, (height, width))
