@@ -64,6 +64,7 @@ class LoopSection:
     seed: int = 0
     tau: float = 0.5  #: τ of the held-out evaluation during training
     tau_range: tuple[float, float] = (0.05, 0.95)  #: each step draws its τ uniformly from this range
+    tau_target: bool = False  #: the body fill's target follows τ (ours, see tau_target.py); off = the paper's
     log_every: int = 10
     eval_every: int = 200
     eval_samples: int = 8

@@ -36,6 +36,7 @@ from changer.training.metrics import psnr, ssim
 from changer.training.perceptual import perceptual_loss
 from changer.training.run_log import RunLog
 from changer.training.sample_grid import write_grid
+from changer.training.tau_target import tau_target
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +139,12 @@ class Trainer:
                 group["lr"] = lr * factor
         adversarial = self.step >= o.adv_start and self.cfg.loss.adv > 0
         b = batch.to(self.device)
+        tau = self.step_tau(self.step)
+        if self.cfg.loop.tau_target:
+            patch = self.generator.blender.mask_patch
+            b = b._replace(target=tau_target(b.target, b.mask_gt, b.inputs.inpaint, tau, patch))
         with self._autocast():
-            out = self.g_train(b.inputs.x, b.inputs.head, b.inputs.body, self.step_tau(self.step))
+            out = self.g_train(b.inputs.x, b.inputs.head, b.inputs.body, tau)
             fake_logits = None
             if adversarial:
                 self.discriminator.requires_grad_(False)
