@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from changer.core.compose import canonical_green
 from changer.core.pipeline.alpha import edit_alpha, neck_bridge
 
 H, W = 120, 100
@@ -82,3 +83,21 @@ def test_the_body_behind_the_doubles_hair_is_taken_from_m_below_the_chin_and_nex
     assert bool((alpha[80:, 62:70] == 1).all()), "M fills the body behind the hair"
     assert float(inpaint[0, 0, 12:48, 25:28].min()) == 1.0, "the smear lies in the region to fill"
     assert float(alpha[12:48, 25:28].max()) == 0.0, "M beside the head, above the new chin, is not taken"
+
+
+def test_where_y_paints_the_screen_the_body_behind_the_hair_opens() -> None:
+    """A raised τ ends the completed body sooner and Y shows the screen beyond; M does not follow τ, so the alpha
+    there follows Y's share of the canonical green: screen in Y, no body; skin or shirt in Y, body as M says."""
+    source_head, target_head, plate_alpha, inpaint = _shot()
+    hair = _rect(10, H, 62, 70)
+    body_plate = _rect(60, H, 40, 80)
+    target_head = torch.maximum(target_head, hair)
+    plate_alpha = torch.maximum(torch.maximum(plate_alpha, body_plate), hair)
+    inpaint = target_head * (source_head < 0.5).float()
+    y = torch.tensor([0.6, 0.45, 0.4]).view(1, 3, 1, 1).expand(1, 3, H, W).clone()
+    y[..., 66:70] = canonical_green(y)  # the body ends at column 66 in Y
+    alpha = edit_alpha(source_head, target_head, plate_alpha, inpaint, body_plate, y)[0, 0]
+    assert bool((alpha[80:, 62:66] == 1).all()), "Y paints body: M's body stays"
+    assert float(alpha[80:, 66:70].max()) == 0.0, "Y paints the screen: the body opens"
+    without_y = edit_alpha(source_head, target_head, plate_alpha, inpaint, body_plate)[0, 0]
+    assert torch.equal(alpha[:, :62], without_y[:, :62])

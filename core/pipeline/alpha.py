@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import masks
+from ..compose import canonical_green
 
 #: Mattes count as covering a pixel above this value when the bridge is found.
 SOLID = 0.5
@@ -106,15 +107,40 @@ def _row_opening(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def edit_alpha(source_head: torch.Tensor, target_head: torch.Tensor, plate_alpha: torch.Tensor,
-               inpaint: torch.Tensor, predicted: torch.Tensor | None = None) -> torch.Tensor:
+               inpaint: torch.Tensor, predicted: torch.Tensor | None = None,
+               y: torch.Tensor | None = None) -> torch.Tensor:
     """(1,1,h,w) alpha of the edited crop: new head, double's body without its head, the neck bridge and, given
-    the network's M (``predicted``), the body it completes behind the double's hair (:func:`body_behind_hair`)."""
+    the network's M (``predicted``), the body it completes behind the double's hair (:func:`body_behind_hair`),
+    less the share of it where the network's Y (``y``, network space) paints the screen (:func:`screen_share`)."""
     body = masks.difference(plate_alpha.clamp(0.0, 1.0), target_head)
     bridge = neck_bridge(source_head, target_head, body, inpaint)
     alpha = torch.maximum(torch.maximum(source_head, body), bridge)
     if predicted is None:
         return alpha
-    return torch.maximum(alpha, body_behind_hair(source_head, body, inpaint, predicted).to(alpha.dtype))
+    behind = body_behind_hair(source_head, body, inpaint, predicted).to(alpha.dtype)
+    if y is not None:
+        behind = behind * (1.0 - screen_share(y))
+    return torch.maximum(alpha, behind)
+
+
+def screen_share(rgb: torch.Tensor) -> torch.Tensor:
+    """(N,1,h,w) in [0,1]: how much of the canonical green the network paints at each pixel of ``rgb`` (N,3,h,w,
+    network space), its green's excess over max(red, blue) in units of the canonical green's own.
+
+    τ steers where the network ends the body it completes (a high τ keeps it to the patches that are mostly
+    body, and Y shows the screen beyond): M does not follow τ, so the body behind the hair takes its alpha from
+    M less this share, and a raised τ opens the screen there instead of painting grey bands on the shoulders.
+    Only ever lowers an alpha that M set, so it cannot bring back haze.
+
+    >>> float(screen_share(canonical_green(torch.zeros(1, 3, 1, 1))))
+    1.0
+    >>> float(screen_share(torch.tensor([0.8, 0.6, 0.5]).view(1, 3, 1, 1)))
+    0.0
+    """
+    green = canonical_green(rgb)
+    full = green[:, 1:2] - torch.maximum(green[:, 0:1], green[:, 2:3])
+    excess = rgb[:, 1:2] - torch.maximum(rgb[:, 0:1], rgb[:, 2:3])
+    return (excess / full).clamp(0.0, 1.0)
 
 
 def body_behind_hair(source_head: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor,

@@ -176,8 +176,9 @@ def composite(frame: FrameInputs, job: NetworkJob | None, output: ChangerOutput 
         rows, cols = slice(window.y0 - box.y0, window.y1 - box.y0), slice(window.x0 - box.x0, window.x1 - box.x0)
         used = weight[..., rows, cols]
     with timer.section("paste"):
+        predicted = crop_padded(placement.predicted, box, "zeros")
         head_alpha = edit_alpha(job.source_head, job.target_head, crop_padded(plate_key.alpha, box, "zeros"),
-                                job.inpaint, crop_padded(placement.predicted, box, "zeros"))[..., rows, cols]
+                                job.inpaint, predicted, placement.y)[..., rows, cols]
         # Y where something changes; the plate's own keyed foreground in the rest of the edit (alpha.py)
         changed = torch.maximum(job.source_head, job.inpaint)[..., rows, cols].clamp(0.0, 1.0)
         plate_fg = crop_padded(plate_key.fg, window, "zeros")
