@@ -142,7 +142,7 @@ class Trainer:
         tau = self.step_tau(self.step)
         if self.cfg.loop.tau_target:
             patch = self.generator.blender.mask_patch
-            b = b._replace(target=tau_target(b.target, b.mask_gt, b.inputs.inpaint, tau, patch))
+            b = b._replace(target=tau_target(b.target, b.mask_gt, b.inputs.inpaint, b.source_head, tau, patch))
         with self._autocast():
             out = self.g_train(b.inputs.x, b.inputs.head, b.inputs.body, tau)
             fake_logits = None

@@ -4,15 +4,17 @@ The paper trains with a τ-independent ground truth, and τ is drawn per step, s
 network that gives the same fill for every τ: our trained models moved the fill by under 0.01 between
 τ 0.1 and 0.9 (issue 14), although τ is the one knob artists have over the body. The supplementary
 says what τ means ("which patches count as body"), so we make the target say it too: inside ``M^ip``
-the true body + neck ``M_gt`` is grown by ``(0.5 − τ)·P_px`` pixels, ``P_px`` being one FPAT patch in
-image pixels (the grown ring takes the body's nearby colour, a shrunk one the canonical green).
+the true body + neck ``M_gt`` is grown by ``(0.5 − τ)·P_px/2`` pixels, ``P_px`` being one FPAT patch in
+image pixels: at most a quarter patch either way (a whole patch ate a 256² neck at a high τ). The grown
+ring takes the body's nearby colour, a shrunk one the canonical green; the new head holds the neck up,
+so the neck never comes away from the chin.
 τ = 0.5 is the truth; a low τ, where more boundary patches join the body group, reaches further; a
 high τ keeps the body to the patches that are mostly body. Outside ``M^ip`` nothing changes (the
 network passes the plate through there), and ``M``'s target stays the truth (M decides the groups
 before τ is applied).
 
 >>> fill_reach(0.5, 16), fill_reach(0.1, 16), fill_reach(0.9, 16)
-(0.0, 6.4, -6.4)
+(0.0, 3.2, -3.2)
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import torch
 from changer.core import masks
 from changer.core.compose import canonical_green
 
+#: Patches the body moves by per unit of τ away from 0.5.
+REACH_SHARE = 0.5
 #: Softness of the moved edge (Gaussian sigma, pixels), about the truth's own anti-aliasing at 256².
 EDGE_SIGMA = 0.7
 #: Push-pull cell level of the grown ring's colour (4-pixel cells: the body colour next to the edge).
@@ -30,20 +34,27 @@ COLOUR_LEVEL = 2
 
 def fill_reach(tau: float, patch_pixels: int) -> float:
     """Signed pixels the body grows by at ``tau``: positive below 0.5, negative above, 0 at 0.5."""
-    return round((0.5 - tau) * patch_pixels, 6)
+    return round((0.5 - tau) * REACH_SHARE * patch_pixels, 6)
 
 
-def tau_target(target: torch.Tensor, mask_gt: torch.Tensor, inpaint: torch.Tensor, tau: float,
+def tau_target(target: torch.Tensor, mask_gt: torch.Tensor, inpaint: torch.Tensor, head: torch.Tensor, tau: float,
                patch_pixels: int) -> torch.Tensor:
-    """The ground truth Y for ``tau``: ``target`` (N,3,H,W) with ``mask_gt`` moved inside ``inpaint``."""
+    """The ground truth Y for ``tau``: ``target`` (N,3,H,W) with ``mask_gt`` moved inside ``inpaint``.
+
+    The new head (``head``, M_S^head) counts as body when the body shrinks, so the neck never comes away from
+    the chin (the band under it is what a compositor looks at first); the body does not grow over the head.
+    """
     reach = fill_reach(tau, patch_pixels)
     if reach == 0:
         return target
-    moved = masks.feather(masks.grow_shrink(mask_gt, reach), EDGE_SIGMA)  # soft at the new edge only
-    ring = (moved - mask_gt).abs().clamp(0.0, 1.0) * inpaint
+    held = torch.maximum(mask_gt, head)
     if reach > 0:
+        moved = masks.feather(masks.grow_shrink(mask_gt, reach), EDGE_SIGMA)  # soft at the new edge only
+        ring = (moved - held).clamp(0.0, 1.0)
         core = masks.grow_shrink(mask_gt, -1.0)
         fill = masks.push_pull(target, core, target.mean(dim=(2, 3), keepdim=True), COLOUR_LEVEL)
     else:
+        moved = masks.feather(masks.grow_shrink(held, reach), EDGE_SIGMA)
+        ring = (mask_gt - moved).clamp(0.0, 1.0)
         fill = canonical_green(target).expand_as(target)
-    return torch.lerp(target, fill, ring)
+    return torch.lerp(target, fill, ring * inpaint)
