@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,6 +13,9 @@ from changer.core.color import from_network, to_network
 from changer.core.errors import ImageReadError, ParamError
 from changer.core.model import build_model
 from changer.core.pipeline import FrameInputs, FrameResult, classical_output, composite, infer, network_neck, prepare
+from changer.core.pipeline.classical import skin_bridge
+from changer.core.pipeline.crop import resize
+from changer.core.pipeline.place import place
 from changer.plugin.params import resolve_params
 from changer.training.studio import make_pair
 
@@ -94,6 +99,29 @@ def test_with_neck_fill_skin_the_networks_neck_bridge_is_the_classical_fill() ->
     assert torch.equal(filled.y[untouched], network.y[untouched])
     keep = resolve_params({"network_resolution": RES, "neck_fill": "network"}).frame_settings()
     assert torch.equal(network_neck(network, job, keep).y, network.y)
+
+
+def test_the_grade_after_the_network_leaves_the_skin_filled_neck_bridge_as_it_is() -> None:
+    """The neck bridge filled from the double's neck skin is already its skin: the grade after the network (whose
+    offset brings the network's face to the neck) must not move it. It lifted the bridge 10 ΔE76 past the neck
+    on a real frame. With neck_fill=network the network's neck is graded with its face."""
+    source, target = make_pair(6, (160, 128))
+    plates = from_network(torch.stack([target.plate, source.plate]))
+    frame = FrameInputs(plates[0], plates[1], target.mask("head", soft=True), source.mask("head", soft=True))
+    settings = resolve_params({"network_resolution": RES}).frame_settings()
+    job = prepare(frame, settings)
+    torch.manual_seed(0)
+    network = infer(build_model("small").eval(), job, settings)
+    filled = network_neck(network, job, settings)
+    bridge = skin_bridge(job, settings)
+    assert bridge is not None and float((bridge > 1 - 1e-6).sum()) >= 300
+    graded_y = place(frame, job, filled, settings).y
+    ungraded_y = place(frame, job, filled, replace(settings, grade=replace(settings.grade, strength=0.0))).y
+    solid = (resize(bridge, tuple(graded_y.shape[-2:])) > 1 - 1e-6).expand_as(graded_y)
+    torch.testing.assert_close(graded_y[solid], ungraded_y[solid], rtol=0, atol=1e-6)
+    assert float((graded_y - ungraded_y).abs().amax()) > 0.01, "the network's head is graded"
+    keep = resolve_params({"network_resolution": RES, "neck_fill": "network"}).frame_settings()
+    assert skin_bridge(job, keep) is None
 
 
 def test_a_source_of_another_size_is_placed_by_the_alignment(frame: FrameInputs) -> None:

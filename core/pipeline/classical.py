@@ -51,15 +51,32 @@ def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Ten
     return head_matte * head + (1.0 - head_matte) * base, bridge
 
 
-def _classical(job: NetworkJob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Y, the neck bridge, the double's body and the source head matte of the classical result, at network
+def _network_mattes(job: NetworkJob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The source head, the double's head and the double's body (its key without its head), at network
     resolution."""
     size = (job.resolution, job.resolution)
     source_head = resize(job.source_head, size).clamp(0.0, 1.0)
     target_head = resize(job.target_head, size).clamp(0.0, 1.0)
-    body = masks.difference(job.target_alpha.clamp(0.0, 1.0), target_head)
+    return source_head, target_head, masks.difference(job.target_alpha.clamp(0.0, 1.0), target_head)
+
+
+def _classical(job: NetworkJob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Y, the neck bridge, the double's body and the source head matte of the classical result, at network
+    resolution."""
+    source_head, target_head, body = _network_mattes(job)
     y, bridge = classical_y(job.target_green, body, job.inputs.inpaint, job.source_net, source_head, target_head)
     return y, bridge, body, source_head
+
+
+def skin_bridge(job: NetworkJob, settings: FrameSettings) -> torch.Tensor | None:
+    """(1,1,R,R) at network resolution: where Y's neck bridge is the fill from the double's own neck skin
+    (the classical method, or the network with ``neck_fill=skin``), outside the new head; None where the
+    network fills it. The grade after the network leaves it alone: it is already the double's skin, and
+    the offset that brings a darker network face to the neck lifted it 10 ΔE76 past the neck on a real frame."""
+    if settings.method != "classical" and settings.neck_fill != "skin":
+        return None
+    source_head, target_head, body = _network_mattes(job)
+    return neck_bridge(source_head, target_head, body, job.inputs.inpaint) * (1.0 - source_head)
 
 
 def skin_neck(output: ChangerOutput, job: NetworkJob) -> ChangerOutput:

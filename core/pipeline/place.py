@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..model import ChangerOutput
+from .classical import skin_bridge
 from .crop import edit_weight, paste, resize
 from .detail import transfer_detail
 from .frame import FrameInputs, NetworkJob
@@ -43,7 +44,9 @@ def place(frame: FrameInputs, job: NetworkJob, output: ChangerOutput, settings: 
     with timer.section("grade"):
         skin = job.source_head if job.source_skin is None else resize(job.source_skin, tuple(y.shape[-2:]))
         skin = skin_of_source(job.source_crop, skin)
-        y = graded(y, skin, job.union, job.target_skin, settings.grade.strength)
+        filled = skin_bridge(job, settings)
+        weight = job.union if filled is None else job.union * (1.0 - resize(filled, tuple(y.shape[-2:])))
+        y = graded(y, skin, weight, job.target_skin, settings.grade.strength)
     with timer.section("paste"):
         weight = edit_weight(job.union, settings.seam_feather, box, (height, width))
         canvas = job.union.new_zeros(1, 1, height, width)
