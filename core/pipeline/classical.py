@@ -75,6 +75,11 @@ def skin_bridge(job: NetworkJob, settings: FrameSettings) -> torch.Tensor | None
     the offset that brings a darker network face to the neck lifted it 10 ΔE76 past the neck on a real frame."""
     if settings.method != "classical" and settings.neck_fill != "skin":
         return None
+    return _bridge_outside_head(job)
+
+
+def _bridge_outside_head(job: NetworkJob) -> torch.Tensor:
+    """(1,1,R,R): the neck bridge outside the new head, where :func:`skin_neck` puts the classical fill."""
     source_head, target_head, body = _network_mattes(job)
     return neck_bridge(source_head, target_head, body, job.inputs.inpaint) * (1.0 - source_head)
 
@@ -83,9 +88,8 @@ def skin_neck(output: ChangerOutput, job: NetworkJob) -> ChangerOutput:
     """The network's ``output`` with its neck bridge (outside the new head) replaced by the classical fill from
     the double's neck skin (``neck_fill=skin``): on real footage the network, trained on procedural people,
     painted stripes there where the double's beard was (band ΔE76 14-27 from the neck; filled so, 2-6)."""
-    y, bridge, _, source_head = _classical(job)
-    take = bridge * (1.0 - source_head)
-    return output._replace(y=take * y + (1.0 - take) * output.y)
+    take = _bridge_outside_head(job)
+    return output._replace(y=take * _classical(job)[0] + (1.0 - take) * output.y)
 
 
 def network_neck(output: ChangerOutput, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:
