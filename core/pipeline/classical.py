@@ -81,15 +81,20 @@ def skin_bridge(job: NetworkJob, settings: FrameSettings) -> torch.Tensor | None
 def _bridge_outside_head(job: NetworkJob) -> torch.Tensor:
     """(1,1,R,R): the neck bridge outside the new head, where :func:`skin_neck` puts the classical fill."""
     source_head, target_head, body = _network_mattes(job)
-    return neck_bridge(source_head, target_head, body, job.inputs.inpaint) * (1.0 - source_head)
+    return _outside(neck_bridge(source_head, target_head, body, job.inputs.inpaint), source_head)
+
+
+def _outside(bridge: torch.Tensor, source_head: torch.Tensor) -> torch.Tensor:
+    return bridge * (1.0 - source_head)
 
 
 def skin_neck(output: ChangerOutput, job: NetworkJob) -> ChangerOutput:
     """The network's ``output`` with its neck bridge (outside the new head) replaced by the classical fill from
     the double's neck skin (``neck_fill=skin``): on real footage the network, trained on procedural people,
     painted stripes there where the double's beard was (band ΔE76 14-27 from the neck; filled so, 2-6)."""
-    take = _bridge_outside_head(job)
-    return output._replace(y=take * _classical(job)[0] + (1.0 - take) * output.y)
+    y, bridge, _, source_head = _classical(job)
+    take = _outside(bridge, source_head)
+    return output._replace(y=take * y + (1.0 - take) * output.y)
 
 
 def network_neck(output: ChangerOutput, job: NetworkJob, settings: FrameSettings) -> ChangerOutput:
