@@ -10,6 +10,8 @@ torch (skipped with a reason otherwise).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -97,13 +99,25 @@ def test_host_kernel_threads_do_not_change_a_bit() -> None:
     before = torch.get_num_threads()
     results = []
     try:
-        for threads in (1, 2):
+        for threads in (1, 2, 3):  # 3 rows of chunks on 2 cores, and a team of 3 threads
             torch.set_num_threads(threads)
             alpha = hk.HostPasses.alpha(plate, source, params, 300)
             results.append(hk.HostPasses.finish(plate, source, alpha, params, 300, core, garbage, prior))
     finally:
         torch.set_num_threads(before)
-    assert all(torch.equal(getattr(results[0], n), getattr(results[1], n)) for n in OUTPUTS)
+    assert all(torch.equal(getattr(results[0], n), getattr(r, n)) for r in results[1:] for n in OUTPUTS)
+
+
+@needs_host
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="no /proc/self/maps (not Linux): cannot list libraries")
+def test_host_kernel_threads_are_torchs_own_openmp_threads() -> None:
+    """Built with OpenMP, the kernel binds to the OpenMP runtime torch loaded (one libgomp in the process):
+    a second runtime's threads would wait on cores that torch's spinning threads hold."""
+    if hk.OPENMP not in hk.status()[1]:
+        pytest.skip(f"host kernel built without OpenMP: {hk.status()[1]}")
+    runtimes = {line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
+                if "libgomp" in line.rsplit("/", 1)[-1]}
+    assert len(runtimes) == 1, runtimes
 
 
 @needs_host

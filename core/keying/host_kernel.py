@@ -4,10 +4,11 @@ Eager torch runs each of the ~60 operations of a pass over the whole frame, so a
 frame-sized memory round trips; the fused body (:mod:`.kernel_source`, the same source the CUDA
 kernel is built from) reads each pixel once and writes its outputs once. It is compiled with the
 host C++ compiler (``$CXX``, else ``c++``/``g++``/``clang++``) into a shared library cached under
-``$XDG_CACHE_HOME/changer`` (``~/.cache/changer``), named by a hash of the source, the compiler and
+``$XDG_CACHE_HOME/changer`` (``~/.cache/changer``), named by a hash of the source, the compiler, its flags and
 the machine, and called through ctypes (which releases the GIL) on ``torch.get_num_threads()``
-threads. Pixels are independent, so the result does not depend on the thread count. Where no
-compiler works, :func:`status` says why and the keyer runs the same passes in torch.
+threads: torch's own OpenMP threads where the compiler has OpenMP (see ``changer_key_host``).
+Pixels are independent, so the result does not depend on the thread count. Where no compiler
+works, :func:`status` says why and the keyer runs the same passes in torch.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .params import KeyerParams
 
 log = logging.getLogger(__name__)
 
-SOURCE = ("#include <cmath>\n#include <thread>\n#include <vector>\n"
+SOURCE = ("#include <cmath>\n#include <thread>\n#include <vector>\n#ifdef _OPENMP\n#include <omp.h>\n#endif\n"
           "#define __device__\n#define __forceinline__ inline __attribute__((always_inline))\n" + KERNEL_BODY + r"""
 /* The grid values of one row of pixels: the tapped grid rows r0 and r1, each already blended between
    its columns for every pixel (blend_cols), are blended per pixel (blend_rows) -- the bits of
@@ -132,17 +133,30 @@ static void run_rows(long long lo, long long hi, KEY_ARGS(float)) {
     else key_mode<2>(pass, variant, lo, hi, KEY_PASS);
 }
 
+/* Rows split in equal chunks over ``threads``. Built with OpenMP (-fopenmp), the chunks run on the
+   OpenMP runtime already loaded in the process -- torch's own libgomp, found by its soname -- so
+   they run on torch's intra-op threads, which spin for a while after each torch op and would
+   otherwise hold the cores the kernel's threads wait for (on 2 cores a pass then ran on one).
+   Without OpenMP, on std::threads. */
 extern "C" void changer_key_host(KEY_ARGS(float), int threads) {
     const long long n_rows = (n_pix / (h * w)) * h;
     if (threads <= 1 || n_pix < 65536) { run_rows(0, n_rows, KEY_PASS); return; }
-    const long long chunk = (n_rows + threads - 1) / threads;
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) {
+    /* chunk t of ``team`` equal chunks of rows */
+    const auto rows_of = [=](long long t, long long team) {
+        const long long chunk = (n_rows + team - 1) / team;
         const long long lo = t * chunk < n_rows ? t * chunk : n_rows, hi = lo + chunk < n_rows ? lo + chunk : n_rows;
-        pool.emplace_back([=] { run_rows(lo, hi, KEY_PASS); });
-    }
-    run_rows(0, chunk < n_rows ? chunk : n_rows, KEY_PASS);
+        run_rows(lo, hi, KEY_PASS);
+    };
+#ifdef _OPENMP
+    /* the runtime may give fewer threads than asked (nested or busy): chunk by the team it gave */
+    _Pragma("omp parallel num_threads(threads)")
+    rows_of(omp_get_thread_num(), omp_get_num_threads());
+#else
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads; ++t) pool.emplace_back(rows_of, t, threads);
+    rows_of(0, threads);
     for (auto& th : pool) th.join();
+#endif
 }
 
 /* Every pixel through key_pixel, the CUDA kernel's path (PixelTaps: each grid value from its own
@@ -160,6 +174,8 @@ extern "C" void changer_key_pixels(KEY_ARGS(float)) {
 #: No FMA contraction: the loop rounds like the torch ops it twins, the same with and without AVX2.
 FLAGS = ("-O3", "-std=c++14", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp-simd", "-fPIC", "-shared",
          "-pthread")
+#: Threads from the process's OpenMP runtime (torch's), where the compiler supports it.
+OPENMP = "-fopenmp"
 
 
 def _compiler() -> str | None:
@@ -176,32 +192,41 @@ def _cache_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _library() -> tuple[Any, str]:
-    """(the compiled library or None, why not / where from)."""
+    """(the compiled library or None, why not / where from): with OpenMP where the compiler has it."""
     compiler = _compiler()
     if compiler is None:
         return None, "no C++ compiler found (set $CXX)"
     try:
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
-        digest = hashlib.sha256("\0".join([SOURCE, version, *FLAGS, platform.machine()]).encode()).hexdigest()[:16]
-        folder = _cache_dir()
-        lib = folder / f"keyer_{digest}.so"
-        if not lib.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=folder) as tmp:
-                src, out = Path(tmp) / "keyer.cpp", Path(tmp) / "keyer.so"
-                src.write_text(SOURCE)
-                proc = subprocess.run([compiler, *FLAGS, "-o", str(out), str(src)], capture_output=True, text=True,
-                                      timeout=300)
-                if proc.returncode != 0:
-                    return None, f"{compiler} failed: {proc.stderr.strip()[-500:]}"
-                os.replace(out, lib)  # atomic: concurrent workers compile the same file
-            log.info("compiled the keyer's host kernel: %s", lib)
-        library = ctypes.CDLL(str(lib))
-        for fn in (library.changer_key_host, library.changer_key_pixels):
-            fn.restype = None
-        return library, f"{compiler} -> {lib}"
+        library, why = _build(compiler, version, (*FLAGS, OPENMP))
+        if library is None:
+            log.debug("keyer host kernel without OpenMP: %s", why)
+            library, why = _build(compiler, version, FLAGS)
+        return library, why
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"cannot build the host kernel: {exc}"
+
+
+def _build(compiler: str, version: str, flags: tuple[str, ...]) -> tuple[Any, str]:
+    """The library built with ``flags`` (cached by source, compiler, flags and machine), or None and why."""
+    digest = hashlib.sha256("\0".join([SOURCE, version, *flags, platform.machine()]).encode()).hexdigest()[:16]
+    folder = _cache_dir()
+    lib = folder / f"keyer_{digest}.so"
+    if not lib.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            src, out = Path(tmp) / "keyer.cpp", Path(tmp) / "keyer.so"
+            src.write_text(SOURCE)
+            proc = subprocess.run([compiler, *flags, "-o", str(out), str(src)], capture_output=True, text=True,
+                                  timeout=300)
+            if proc.returncode != 0:
+                return None, f"{compiler} failed: {proc.stderr.strip()[-500:]}"
+            os.replace(out, lib)  # atomic: concurrent workers compile the same file
+        log.info("compiled the keyer's host kernel: %s", lib)
+    library = ctypes.CDLL(str(lib))
+    for fn in (library.changer_key_host, library.changer_key_pixels):
+        fn.restype = None
+    return library, f"{compiler} {' '.join(flags)} -> {lib}"
 
 
 def status() -> tuple[bool, str]:
