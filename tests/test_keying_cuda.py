@@ -109,6 +109,28 @@ def test_host_kernel_threads_do_not_change_a_bit() -> None:
 
 
 @needs_host
+def test_host_kernel_falls_back_to_std_threads_where_openmp_does_not_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compiler without OpenMP (the flag fails) still builds the kernel, threaded with std::thread: same bits."""
+    params = CASES[0]
+    plate, _, _, _ = _inputs(params, n=1, h=300, w=256)
+    source = screen_source(plate, *pool_banded(plate, plate.shape[-2]), params)
+    with_openmp = hk.HostPasses.alpha(plate, source, params, 300)
+    monkeypatch.setattr(hk, "OPENMP", "-fno-such-openmp-flag")
+    hk._library.cache_clear()
+    try:
+        usable, how = hk.status()
+        assert usable and "-fno-such-openmp-flag" not in how, how
+        before = torch.get_num_threads()
+        torch.set_num_threads(2)
+        try:
+            assert torch.equal(hk.HostPasses.alpha(plate, source, params, 300), with_openmp)
+        finally:
+            torch.set_num_threads(before)
+    finally:
+        hk._library.cache_clear()
+
+
+@needs_host
 @pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="no /proc/self/maps (not Linux): cannot list libraries")
 def test_host_kernel_threads_are_torchs_own_openmp_threads() -> None:
     """Built with OpenMP, the kernel binds to the OpenMP runtime torch loaded (one libgomp in the process):
