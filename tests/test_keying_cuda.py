@@ -145,12 +145,14 @@ def test_host_kernel_threads_are_torchs_own_openmp_threads() -> None:
 @needs_host
 @pytest.mark.parametrize("params", CASES)
 @pytest.mark.parametrize("screen", ["picked", "clean-plate"])
-def test_host_row_loops_give_the_bits_of_the_cuda_pixel_path(params: KeyerParams, screen: str) -> None:
-    """The host's row loops read the cell grids from column-blended grid rows, the CUDA kernel from
-    each pixel's own four cells (its path, run here on the host): the same products, so the same
-    bits, for every pass, with mattes, across images and threads -- the CUDA twin's maths is
-    checked where there is no GPU."""
-    n, h, w = 3, 100, 256  # 76800 pixels: threaded, and a thread's rows cross an image boundary
+@pytest.mark.parametrize("w", [256, 203], ids=["4x-grid", "uneven-grid"])
+def test_host_row_loops_give_the_bits_of_the_cuda_pixel_path(params: KeyerParams, screen: str, w: int) -> None:
+    """The host's row loops read the cell grids from column-blended grid rows (16 columns at a time
+    from a permuted window, the rest one by one), the CUDA kernel from each pixel's own four cells
+    (its path, run here on the host): the same products, so the same bits, for every pass, with
+    mattes, across images and threads -- the CUDA twin's maths is checked where there is no GPU. Widths
+    of 4 pixels a cell and of cells a little wider (taps that do not repeat every 4 pixels)."""
+    n, h = 3, 110  # 66990-84480 pixels: threaded, and a thread's rows cross an image boundary
     plate, clean, core, garbage = _inputs(params, n=n, h=h, w=w)
     source = screen_source(plate, *pool_banded(plate, h), params, clean if screen == "clean-plate" else None)
     screen_t, mode, grid, sigma = hk.screen_args(source, n)
