@@ -176,6 +176,8 @@ def push_pull(image: torch.Tensor, weight: torch.Tensor, fallback: torch.Tensor,
     boundary are the rows of the frame's cells; :func:`upsample_rows` of any rows are those rows).
     """
     coarse = pyramid_fill(*pyramid_cells(image, weight, level), fallback)
+    if coarse.shape[-2:] == image.shape[-2:]:  # level 0: the resize would weigh each value by 1 and its neighbour by 0
+        return coarse
     rows = torch.arange(image.shape[-2], device=image.device)
     return upsample_rows(coarse, tuple(image.shape[-2:]), rows)
 

@@ -123,3 +123,20 @@ def test_deterministic() -> None:
     m = torch.rand(1, 1, 50, 60, generator=g)
     for fn in (lambda x: masks.grow_shrink(x, 4.5), lambda x: masks.feather(x, 2.5)):
         assert torch.equal(fn(m), fn(m))
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_push_pull_is_its_pyramid_resized_to_the_image(level: int) -> None:
+    """At level 0 the pyramid is already at the image's size and is returned as it is: the resize would
+    weigh each value by 1 and its neighbour by 0, the same bits (and 2-4 ms of the screen estimate)."""
+    g = torch.Generator().manual_seed(4)
+    image = torch.rand(1, 3, 27, 48, generator=g)
+    weight = (torch.rand(1, 1, 27, 48, generator=g) > 0.6).float()
+    fallback = image.mean((2, 3), keepdim=True)
+    coarse = masks.pyramid_fill(*masks.pyramid_cells(image, weight, level), fallback)
+    resized = masks.upsample_rows(coarse, (27, 48), torch.arange(27))
+    filled = masks.push_pull(image, weight, fallback, level)
+    assert torch.equal(filled, resized)
+    if level == 0:  # the samples themselves are kept
+        kept = weight.expand_as(image) > 0
+        assert torch.equal(filled[kept], image[kept])

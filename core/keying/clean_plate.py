@@ -113,7 +113,10 @@ def screen_grid(cells: torch.Tensor, texture: torch.Tensor, plate: torch.Tensor,
     cos_max = math.cos(math.radians(_MAX_ANGLE_DEG))
     ratio = screen_excess(cells, screen_type) / screen_excess(screen, screen_type).clamp_min(1e-6)
     lo, hi = _EXCESS_RANGE
-    cand = (along > 0) & (along >= cos_max * cells.norm(dim=1, keepdim=True)) & (ratio >= lo) & (ratio <= hi)
+    # |cells| as a sum of squares: torch's norm over the channels of an NCHW grid is a strided reduction,
+    # 8 ms at 1080p's 270x480 cells against 0.1 (a third of the screen estimate)
+    length = (cells * cells).sum(1, keepdim=True).sqrt()
+    cand = (along > 0) & (along >= cos_max * length) & (ratio >= lo) & (ratio <= hi)
     cand &= ~_textured(texture, cand)
     closed = _lift(along, *_closing(along, cand, _CLOSE_CELLS))
     chroma = cells / along.clamp_min(1e-6)
