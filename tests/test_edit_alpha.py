@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from changer.core.compose import canonical_green
+from changer.core.pipeline import alpha as alpha_module
 from changer.core.pipeline.alpha import edit_alpha, neck_bridge
 
 H, W = 120, 100
@@ -101,3 +102,19 @@ def test_where_y_paints_the_screen_the_body_behind_the_hair_opens() -> None:
     assert float(alpha[80:, 66:70].max()) == 0.0, "Y paints the screen: the body opens"
     without_y = edit_alpha(source_head, target_head, plate_alpha, inpaint, body_plate)[0, 0]
     assert torch.equal(alpha[:, :62], without_y[:, :62])
+
+
+def test_the_bridge_worked_out_on_the_heads_columns_is_the_whole_frames() -> None:
+    """The bridge is worked out on the columns the double's head rim and the row opening can reach, not the whole
+    frame: the same bits, here with a bridge that reaches into the soft rim beside the head's solid columns and
+    specks of body across the frame."""
+    solid = _rect(10, 60, 40, 60)
+    target_head = torch.maximum(solid, torch.maximum(_rect(10, 60, 37, 40, 0.3), _rect(10, 60, 60, 63, 0.3)))
+    source_head = _rect(12, 50, 30, 70)
+    torch.manual_seed(3)
+    body = torch.maximum(_rect(60, H, 20, 80), (torch.rand(1, 1, H, W) > 0.99).float() * (target_head == 0))
+    inpaint = (target_head > 0.05).float() * (source_head < 0.5).float()
+    args = (source_head, target_head, body, inpaint)
+    bridge = neck_bridge(*args)
+    assert bool(bridge[0, 0, 50:60, 39:61].all()), "the bridge spans the solid columns and the rim beside them"
+    assert torch.equal(bridge, alpha_module._bridge(*args))

@@ -24,6 +24,8 @@ plate and drifted from the neck's colour under a jaw.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -73,13 +75,36 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     box = masks.bounding_box((target_head > SOLID).float())
     if box is None:
         return torch.zeros_like(inpaint)
+    # Only the columns the rim can reach, and the opening's two radii beyond, are worked on: every step
+    # is along columns but the rim's grow and the opening, so the result is the whole frame's, bit for bit
+    # (a crop wider than the heads took 80 ms a frame at 720p).
+    width = inpaint.shape[-1]
+    margin = math.ceil(box.width / RIM_SHARE) + 2 * _opening_radius(box) + 2
+    x0, x1 = max(box.x0 - margin, 0), min(box.x1 + margin, width)
+    if (x0, x1) != (0, width):
+        out = torch.zeros_like(inpaint)
+        cols = slice(x0, x1)
+        out[..., cols] = _bridge(source_head[..., cols], target_head[..., cols], body[..., cols], inpaint[..., cols])
+        return out
+    return _bridge(source_head, target_head, body, inpaint)
+
+
+def _opening_radius(box: masks.Box) -> int:
+    """The row opening's radius: a twelfth of the double's head width."""
+    return max(round(box.width / 12.0), 1)
+
+
+def _bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torch.Tensor,
+            inpaint: torch.Tensor) -> torch.Tensor:
+    """:func:`neck_bridge` on columns that hold the whole rim of the double's head."""
+    box = masks.bounding_box((target_head > SOLID).float())
     reach = max(box.height // 2, 1)
     head_above = torch.cummax((source_head > SOLID).float(), dim=-2).values > 0
     body_below = column_reach(body > SOLID, reach, below=True) | (body > SOLID)
     rim = masks.grow_shrink((target_head > SOLID).float(), box.width / RIM_SHARE) > 0
     double_head = (target_head > KEY_NOISE) & rim
     candidate = (inpaint > 0) & double_head & head_above
-    radius = max(round(box.width / 12.0), 1)
+    radius = _opening_radius(box)
     opened = _row_opening((candidate & body_below).float(), radius) > 0
     solid_body = body > SOLID
     near = column_reach(opened, radius, below=False) & column_reach(solid_body, radius, below=True)
