@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import torch
 
+from changer.core import masks
 from changer.core.compose import canonical_green
 from changer.core.pipeline import alpha as alpha_module
-from changer.core.pipeline.alpha import edit_alpha, neck_bridge
+from changer.core.pipeline.alpha import body_behind_hair, edit_alpha, neck_bridge
 
 H, W = 120, 100
 
@@ -118,3 +119,19 @@ def test_the_bridge_worked_out_on_the_heads_columns_is_the_whole_frames() -> Non
     bridge = neck_bridge(*args)
     assert bool(bridge[0, 0, 50:60, 39:61].all()), "the bridge spans the solid columns and the rim beside them"
     assert torch.equal(bridge, alpha_module._bridge(*args))
+
+
+def test_the_body_behind_the_hair_grows_the_body_only_where_it_can_count() -> None:
+    """The body is grown (a sixth of the new head's width) only round where M and M^ip can keep it: the same bits
+    as growing the whole body, with body pixels just inside and just outside that reach."""
+    source_head = _rect(10, 50, 30, 72)  # 42 wide: the body is grown by 7 pixels
+    inpaint = _rect(55, 70, 45, 55)
+    predicted = _rect(0, H, 0, W, 0.9)
+    body = torch.zeros(1, 1, H, W)
+    body[..., 62, 38] = 1.0  # 7 columns left of M^ip: counts
+    body[..., 62, 63] = 1.0  # 9 columns right of it: does not
+    body[..., 90:, :] = 1.0  # far below: does not
+    behind = body_behind_hair(source_head, body, inpaint, predicted)
+    grown = masks.grow_shrink((body > 0.5).float(), 42 / 6.0) > 0
+    assert torch.equal(behind, (predicted > 0.5) & (inpaint > 0.5) & (torch.arange(H) >= 50).view(1, 1, H, 1) & grown)
+    assert bool(behind[0, 0, 55:70, 45].all()) and not bool(behind[0, 0, 55:70, 54].any())

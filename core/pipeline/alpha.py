@@ -177,8 +177,19 @@ def body_behind_hair(source_head: torch.Tensor, body: torch.Tensor, inpaint: tor
     if box is None:
         return torch.zeros_like(inpaint, dtype=torch.bool)
     below_chin = (torch.arange(inpaint.shape[-2], device=inpaint.device) >= box.y1).view(1, 1, -1, 1)
-    near_body = masks.grow_shrink((body > SOLID).float(), box.width / 6.0) > 0
-    return (predicted > SOLID) & (inpaint > SOLID) & below_chin & near_body
+    inside = (predicted > SOLID) & (inpaint > SOLID) & below_chin
+    where = masks.bounding_box(inside.float())
+    if where is None:
+        return inside
+    # the body is grown only round where it can count (a square window: the same bits as growing it all)
+    grow = box.width / 6.0
+    height, width = inpaint.shape[-2:]
+    reach = math.ceil(grow)
+    rows, cols = slice(max(where.y0 - reach, 0), min(where.y1 + reach, height)), \
+        slice(max(where.x0 - reach, 0), min(where.x1 + reach, width))
+    near_body = torch.zeros_like(inside)
+    near_body[..., rows, cols] = masks.grow_shrink((body[..., rows, cols] > SOLID).float(), grow) > 0
+    return inside & near_body
 
 
 def despill_green(rgb: torch.Tensor) -> torch.Tensor:
