@@ -118,7 +118,8 @@ def test_the_bridge_worked_out_on_the_heads_columns_is_the_whole_frames() -> Non
     args = (source_head, target_head, body, inpaint)
     bridge = neck_bridge(*args)
     assert bool(bridge[0, 0, 50:60, 39:61].all()), "the bridge spans the solid columns and the rim beside them"
-    assert torch.equal(bridge, alpha_module._bridge(*args))
+    whole_frame = alpha_module._bridge(*args, masks.bounding_box((target_head > 0.5).float()))
+    assert torch.equal(bridge, whole_frame)
 
 
 def test_the_body_behind_the_hair_grows_the_body_only_where_it_can_count() -> None:

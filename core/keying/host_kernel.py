@@ -91,9 +91,9 @@ struct RowCache {
 #ifdef VECTOR_COLUMNS
         /* a block's taps lie in the VECTOR_COLUMNS grid columns from its first tap, inside the row */
         const int k = VECTOR_COLUMNS;
-        while (__builtin_cpu_supports("avx2") && vector_end + k <= w && c0[vector_end] + k <= gw &&
-               c1[vector_end + k - 1] - c0[vector_end] < k)
-            vector_end += k;
+        if (__builtin_cpu_supports("avx2"))
+            while (vector_end + k <= w && c0[vector_end] + k <= gw && c1[vector_end + k - 1] - c0[vector_end] < k)
+                vector_end += k;
 #endif
     }
 

@@ -84,9 +84,10 @@ def neck_bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torc
     if (x0, x1) != (0, width):
         out = torch.zeros_like(inpaint)
         cols = slice(x0, x1)
-        out[..., cols] = _bridge(source_head[..., cols], target_head[..., cols], body[..., cols], inpaint[..., cols])
+        out[..., cols] = _bridge(source_head[..., cols], target_head[..., cols], body[..., cols], inpaint[..., cols],
+                                 box)
         return out
-    return _bridge(source_head, target_head, body, inpaint)
+    return _bridge(source_head, target_head, body, inpaint, box)
 
 
 def _opening_radius(box: masks.Box) -> int:
@@ -94,10 +95,10 @@ def _opening_radius(box: masks.Box) -> int:
     return max(round(box.width / 12.0), 1)
 
 
-def _bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torch.Tensor,
-            inpaint: torch.Tensor) -> torch.Tensor:
-    """:func:`neck_bridge` on columns that hold the whole rim of the double's head."""
-    box = masks.bounding_box((target_head > SOLID).float())
+def _bridge(source_head: torch.Tensor, target_head: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor,
+            box: masks.Box) -> torch.Tensor:
+    """:func:`neck_bridge` on columns that hold the whole rim of the double's head, whose solid part spans
+    ``box`` (only its size is read: the same in the columns as in the frame)."""
     reach = max(box.height // 2, 1)
     head_above = torch.cummax((source_head > SOLID).float(), dim=-2).values > 0
     body_below = column_reach(body > SOLID, reach, below=True) | (body > SOLID)
@@ -185,8 +186,8 @@ def body_behind_hair(source_head: torch.Tensor, body: torch.Tensor, inpaint: tor
     grow = box.width / 6.0
     height, width = inpaint.shape[-2:]
     reach = math.ceil(grow)
-    rows, cols = slice(max(where.y0 - reach, 0), min(where.y1 + reach, height)), \
-        slice(max(where.x0 - reach, 0), min(where.x1 + reach, width))
+    rows = slice(max(where.y0 - reach, 0), min(where.y1 + reach, height))
+    cols = slice(max(where.x0 - reach, 0), min(where.x1 + reach, width))
     near_body = torch.zeros_like(inside)
     near_body[..., rows, cols] = masks.grow_shrink((body[..., rows, cols] > SOLID).float(), grow) > 0
     return inside & near_body
