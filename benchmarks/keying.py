@@ -23,12 +23,16 @@ a NumPy implementation of the same per-pixel maths and a plain copy of the frame
 Each row is measured in interleaved rounds (one call of each per round, median of the rounds), so
 load from other processes falls on all columns alike; the load average is printed with the table.
 
-    python benchmarks/keying.py [--repeat 5] [--sizes 1080p 2160p] [--threads 1 2]
+    python benchmarks/keying.py [--repeat 5] [--sizes 1080p 2160p] [--threads 1 2] [--busy 4]
+
+``--busy N`` runs N processes that only spin while it measures: the machine under load, as a shared
+render node is (the README's figures under load).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import time
@@ -196,14 +200,34 @@ def measure(size: str, threads: int, repeat: int) -> dict[str, float]:
     return timed_together(fns, repeat) | {"backend": kernel.__name__}
 
 
+def spin() -> None:
+    """A busy process: load for the machine while the keyer is measured."""
+    while True:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", nargs="+", default=["1080p"], choices=list(SIZES))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--busy", type=int, default=0, help="processes that spin while it measures (load)")
     args = parser.parse_args()
+    spinners = [multiprocessing.get_context("spawn").Process(target=spin, daemon=True) for _ in range(args.busy)]
+    for process in spinners:
+        process.start()
+    try:
+        report(args)
+    finally:
+        for process in spinners:
+            process.terminate()
+
+
+def report(args: argparse.Namespace) -> None:
+    """Print the table for the sizes and thread counts ``args`` asks for."""
     print(f"torch {torch.__version__}, numpy {np.__version__}, CPU {torch.backends.cpu.get_cpu_capability()}, "
-          f"{os.cpu_count()} cores; load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"{os.cpu_count()} cores, {args.busy} busy processes; "
+          f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print("| size | threads | per-pixel backend | per-pixel ms | eager torch ms | NumPy ms | NumPy / per-pixel | "
           "copy ms | per-pixel / copy | clone ms | per-pixel / clone | + derived ms | + derived / copy | "
           "full default key ms |")
