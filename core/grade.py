@@ -54,7 +54,7 @@ AFFINITY_CORE = 2.5
 AFFINITY_FALLOFF = 1.5
 #: Smallest spread (CIELAB units) the affinity divides by: a flat painted skin must not exclude its own shading.
 MIN_SPREAD = 4.0
-_MAD_TO_STD = 1.4826
+MAD_TO_STD = 1.4826
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def skin_stats(image: torch.Tensor, region: torch.Tensor, skin_only: bool = Fals
         log.info("grade match: too few skin-coloured pixels; the whole region's statistics are used")
     lab = srgb_to_lab(image[0][:, chosen], dim=0)
     median = lab.median(dim=1).values
-    spread = (lab - median[:, None]).abs().median(dim=1).values * _MAD_TO_STD
+    spread = (lab - median[:, None]).abs().median(dim=1).values * MAD_TO_STD
     return SkinStats(median, spread, int(chosen.sum()))
 
 

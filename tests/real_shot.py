@@ -28,7 +28,7 @@ from changer.core.masks import Box, grow_shrink
 from changer.core.pipeline import classical_output, network_neck, stages
 from changer.core.pipeline.frame import FrameInputs, FrameResult
 from changer.core.pipeline.plate import key_plate, plate_screen
-from changer.core.pipeline.skin import neck_strip
+from changer.core.pipeline.skin import neck_bands
 from changer.plugin.models import MODELS
 from changer.plugin.params import get_param, resolve_params
 
@@ -179,9 +179,16 @@ def result_display(rendered: Rendered) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def double_neck(rendered: Rendered) -> torch.Tensor:
+    """(1,H,W) bool: :func:`neck_box` outside the neck bands the grade match measured (:func:`neck_bands`: the
+    shadow under the jaw, the bands between them and the neck's sides are left)."""
+    shaped = grow_shrink(rendered.pair.target_matte[None], TARGET_MATTE_GROW)
+    return neck_box(rendered) & ~neck_bands(shaped)[0]
+
+
+def neck_box(rendered: Rendered) -> torch.Tensor:
     """(1,H,W) bool: the double's neck skin in the plate: below the double's chin by a twentieth to three tenths
     of a face height, within a third of a face height of the chin's column, solid in the key, skin-coloured and
-    outside the double's head matte (which the grade match measured)."""
+    outside the double's head matte."""
     face = rendered.pair.target_face
     chin_x, chin_y = face.oval[OVAL_CHIN]
     height, width = rendered.plate_alpha.shape[-2:]
@@ -191,9 +198,7 @@ def double_neck(rendered: Rendered) -> torch.Tensor:
            & ((xs - float(chin_x)).abs() < face.height / 3))[None]
     solid = (rendered.plate_alpha > 0.95) & (rendered.pair.target_matte < SOLID_MATTE)
     skin = skin_pixels(rendered.pair.target_display[None], solid[None].float())[0]
-    shaped = grow_shrink(rendered.pair.target_matte[None], TARGET_MATTE_GROW)
-    graded_on = neck_strip(shaped, rendered.plate_alpha[None])[0]
-    return box & solid & skin & ~grown(graded_on, 4)
+    return box & solid & skin
 
 
 def new_face(rendered: Rendered) -> torch.Tensor:
@@ -207,11 +212,13 @@ def new_face(rendered: Rendered) -> torch.Tensor:
     return inner & (alpha > 0.95) & skin_pixels(rgb[None], inner[None].float())[0]
 
 
-def skin_delta_e(rendered: Rendered) -> float:
-    """ΔE76 between the medians of the new face's skin and the double's neck skin."""
+def skin_delta_e(rendered: Rendered, neck=None) -> float:
+    """ΔE76 between the medians of the new face's skin and the double's neck skin (``neck``: another neck region,
+    e.g. :func:`neck_box`)."""
     rgb, _ = result_display(rendered)
-    face, neck = median_lab(rgb, new_face(rendered)), median_lab(rendered.pair.target_display, double_neck(rendered))
-    return float((face - neck).norm())
+    region = double_neck(rendered) if neck is None else neck(rendered)
+    face, neck_lab = median_lab(rgb, new_face(rendered)), median_lab(rendered.pair.target_display, region)
+    return float((face - neck_lab).norm())
 
 
 def band_delta_e(rendered: Rendered) -> float:
@@ -239,6 +246,10 @@ def print_table() -> None:
         cells = [f"{100 * haze(r):.3f} %" for r in runs] + [f"{skin_delta_e(r):.1f}" for r in runs]
         cells += [f"{band_delta_e(r):.1f}" for r in runs]
         print(f"| {source.removesuffix('.png')} on `{target.removesuffix('.png')}` | " + " | ".join(cells) + " |")
+    print("\nskin against the whole neck box (no pixel the grade used left out), classical / changer:")
+    for source, target in PAIRS:
+        runs = [render(source, target, method=method) for method in ("classical", "changer")]
+        print(f"{target.removesuffix('.png')}: " + " / ".join(f"{skin_delta_e(r, neck_box):.1f}" for r in runs))
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ import torch.nn.functional as F
 
 from changer.core import masks
 from changer.core.color import from_network, to_network
+from changer.core.color.lab import srgb_to_lab
 from changer.core.errors import ImageReadError, ParamError
 from changer.core.model import build_model
 from changer.core.pipeline import FrameInputs, FrameResult, classical_output, composite, infer, network_neck, prepare
-from changer.core.pipeline.classical import skin_bridge
+from changer.core.pipeline.classical import classical_y, skin_bridge
 from changer.core.pipeline.crop import resize
 from changer.core.pipeline.place import place
 from changer.plugin.params import resolve_params
@@ -75,6 +76,30 @@ def test_the_uncovered_neck_is_filled_with_body_colour_not_screen() -> None:
     y = output.y
     green = (y[:, 1:2] > y[:, 0:1] + 0.3) & bridge
     assert float(green.sum() / bridge.sum()) < 0.05
+
+
+def test_the_neck_bridge_is_filled_from_the_lit_neck_not_the_shadow_under_the_jaw() -> None:
+    """On a real frame the first rows under the double's head matte were its jaw's shadow and the last of its beard
+    (L* 30-64 against the lit neck's 75); filled from them, the bridge under the new jaw came out as a dark strip
+    (band ΔE76 8.0 from the neck). Skin far darker than the body skin's median is left out of the fill: the
+    bridge lands within ΔE76 1 of the lit neck."""
+    size = 128
+    target_head = torch.zeros(1, 1, size, size)
+    target_head[..., 10:70, 40:88] = 1.0
+    source_head = torch.zeros_like(target_head)
+    source_head[..., 10:60, 40:88] = 1.0  # the actor's jaw ends 10 rows higher
+    body = torch.zeros_like(target_head)
+    body[..., 70:, 50:78] = 1.0
+    lit, shadow = torch.tensor([0.85, 0.62, 0.5]), torch.tensor([0.45, 0.3, 0.22])
+    background = torch.zeros(1, 3, size, size)
+    background[..., 70:, 50:78] = lit.view(1, 3, 1, 1)
+    background[..., 70:74, 50:78] = shadow.view(1, 3, 1, 1)
+    inpaint = masks.difference(target_head, source_head)
+    y, bridge = classical_y(background, body, inpaint, background, source_head, target_head)
+    filled = (bridge > 0.5)[0, 0]
+    assert int(filled.sum()) >= 100
+    fill = srgb_to_lab(y[0][:, filled], dim=0).median(dim=1).values
+    assert float((fill - srgb_to_lab(lit, dim=0)).norm()) < 1.0
 
 
 def test_with_neck_fill_skin_the_networks_neck_bridge_is_the_classical_fill() -> None:

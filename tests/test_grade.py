@@ -21,7 +21,7 @@ from changer.core.grade import (
     skin_pixels,
     skin_stats,
 )
-from changer.core.pipeline.skin import graded, neck_strip, skin_of_source
+from changer.core.pipeline.skin import graded, neck_bands, neck_strip, skin_of_source
 from changer.training.skin_pairs import skin_pair
 
 
@@ -139,18 +139,32 @@ def test_a_face_that_is_mostly_not_skin_coloured_is_measured_whole() -> None:
     assert neck is not None and neck.pixels == 60, "a neck is measured on its skin-coloured pixels alone"
 
 
-def test_the_neck_is_sampled_below_the_chins_shadow() -> None:
+def test_the_neck_is_sampled_below_the_chins_shadow_on_alternate_bands() -> None:
     """The double's skin reference: the rows from 6 % to 24 % of the head matte's height under it (a 50-row head:
-    rows 63-71), not the shadowed rows right under the jaw, where the body is solid."""
+    rows 63-71), not the shadowed rows right under the jaw, where the body is solid; on alternate bands of 2 % of
+    the head's height (one row here), so that half the strip is left for checking the match."""
     head = torch.zeros(1, 1, 100, 40)
     head[..., 10:60, 10:30] = 1.0
     alpha = torch.ones(1, 1, 100, 40)
     alpha[..., 64:, 20:] = 0.0  # screen beside part of the neck
     strip = neck_strip(head, alpha)[0, 0]
     rows = torch.nonzero(strip.any(dim=1)).flatten().tolist()
-    assert rows == list(range(63, 72))
+    assert rows == [63, 65, 67, 69, 71]
     assert not bool(strip[:, :10].any()) and not bool(strip[:, 30:].any()), "under the head only"
     assert not bool(strip[64:, 20:].any()), "solid body only"
+
+
+def test_the_neck_bands_follow_the_jaw_column_by_column() -> None:
+    """Under a slanted jaw each column's bands start their own gap below the head matte, so every band spans every
+    depth of the strip alike: the head's box is 119 rows (gap 7, depth 29, bands of 2 rows)."""
+    head = torch.zeros(1, 1, 200, 20)
+    for column in range(20):
+        head[..., 10 : 110 + column, column] = 1.0  # the jaw drops a row a column
+    bands = neck_bands(head)[0, 0]
+    for column in (0, 7, 19):
+        bottom = 109 + column
+        rows = torch.nonzero(bands[:, column]).flatten().tolist()
+        assert rows == [bottom + d for d in range(8, 30) if (d - 8) // 2 % 2 == 0], column
 
 
 @pytest.mark.parametrize("seed", [0, 3])

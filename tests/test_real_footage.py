@@ -33,7 +33,7 @@ def test_no_haze_in_the_alpha_near_the_head(source: str, target: str, method: st
 @pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
 def test_classical_skin_and_band_stay_near_the_doubles_neck(source: str, target: str) -> None:
     """The classical method's face and the strip under its jaw against the double's neck (skin the grade match did
-    not measure), at the issue's bars: face ΔE76 ≤ 5 (measured 3.7-4.8) and band ≤ 8 (measured 1.9-4.8)."""
+    not measure), at the issue's bars: face ΔE76 ≤ 5 (measured 1.5-3.6) and band ≤ 8 (measured 2.1-6.3)."""
     rendered = real_shot.render(source, target, method="classical")
     assert real_shot.skin_delta_e(rendered) <= 5.0
     assert real_shot.band_delta_e(rendered) <= 8.0
@@ -42,11 +42,11 @@ def test_classical_skin_and_band_stay_near_the_doubles_neck(source: str, target:
 @pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
 def test_network_band_and_skin_stay_near_the_doubles_neck(source: str, target: str) -> None:
     """The network with the default neck_fill=skin: the strip under the new jaw at the issue's bar (band ΔE76 ≤ 8,
-    measured 1.8-4.5; the network's own fill there was 14-27 under a Lincoln double's jaw), and its face after the
-    grade match (measured 3.0-5.2: the bar, 5, holds on three pairs of four; a guard, docs/real_footage.md)."""
+    measured 2.1-6.2; the network's own fill there was 14-27 under a Lincoln double's jaw), and its face after the
+    grade match at the bar (skin ΔE76 ≤ 5, measured 1.5-3.1)."""
     rendered = real_shot.render(source, target, method="changer")
     assert real_shot.band_delta_e(rendered) <= 8.0
-    assert real_shot.skin_delta_e(rendered) <= 6.0
+    assert real_shot.skin_delta_e(rendered) <= 5.0
 
 
 def test_a_portrait_of_another_size_is_placed_on_the_doubles_face() -> None:

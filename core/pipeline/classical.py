@@ -20,8 +20,9 @@ from __future__ import annotations
 import torch
 
 from .. import masks
+from ..color.lab import srgb_to_lab
 from ..compose import canonical_green
-from ..grade import MIN_SKIN_PIXELS, skin_pixels
+from ..grade import MAD_TO_STD, MIN_SKIN_PIXELS, MIN_SPREAD, skin_pixels
 from ..model import ChangerOutput
 from .alpha import SOLID, neck_bridge
 from .crop import resize
@@ -30,6 +31,10 @@ from .settings import FrameSettings
 
 #: Push-pull depth of the fill: colours are averaged over cells 2**FILL_LEVEL network pixels across.
 FILL_LEVEL = 3
+#: Skin darker than the body skin's median L* by more than this many robust spreads is not filled from: the
+#: shadow under the double's jaw and the last of its beard (L* 61-64 against the lit neck's 75 on a real frame;
+#: filled from them, the bridge under a new jaw was a dark strip, band ΔE76 8.0 from the neck).
+DARK_SPREADS = 2.0
 
 
 def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Tensor, head: torch.Tensor,
@@ -41,7 +46,7 @@ def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Ten
     it on the network's inputs. Returns Y and the bridge."""
     green = canonical_green(background).expand(background.shape[0], -1, -1, -1)
     solid = body > SOLID
-    skin = skin_pixels(background, solid.to(background.dtype))
+    skin = _without_dark_outliers(background, skin_pixels(background, solid.to(background.dtype)))
     has_skin = skin.flatten(1).sum(1) >= MIN_SKIN_PIXELS
     weight = torch.where(has_skin.view(-1, 1, 1, 1), skin, solid).to(background.dtype)
     fill = masks.push_pull(background, weight, green, FILL_LEVEL)
@@ -49,6 +54,23 @@ def classical_y(background: torch.Tensor, body: torch.Tensor, inpaint: torch.Ten
                                     inpaint[i : i + 1]) for i in range(background.shape[0])])
     base = inpaint * (bridge * fill + (1.0 - bridge) * green) + (1.0 - inpaint) * background
     return head_matte * head + (1.0 - head_matte) * base, bridge
+
+
+def _without_dark_outliers(image: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
+    """``skin`` (N,1,H,W bool) less the pixels of ``image`` darker than its skin's median L* by more than
+    :data:`DARK_SPREADS` robust spreads (at least :data:`~changer.core.grade.MIN_SPREAD` each, so that a flat
+    skin keeps its own shading), per image."""
+    lightness = srgb_to_lab(image)[:, :1]
+    kept = []
+    for i in range(image.shape[0]):
+        values = lightness[i][skin[i]]
+        if values.numel() < MIN_SKIN_PIXELS:
+            kept.append(skin[i])
+            continue
+        median = values.median()
+        spread = ((values - median).abs().median() * MAD_TO_STD).clamp_min(MIN_SPREAD)
+        kept.append(skin[i] & (lightness[i] >= median - DARK_SPREADS * spread))
+    return torch.stack(kept)
 
 
 def _network_mattes(job: NetworkJob) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -19,7 +19,6 @@ from ..align import Similarity
 from ..color import to_network
 from ..grade import MIN_SKIN_PIXELS, MIN_SKIN_SHARE, SkinStats, colour_stats, grade_match, skin_pixels, skin_stats
 from ..masks import Box
-from .alpha import column_reach
 from .frame import FrameInputs
 from .settings import FrameSettings
 
@@ -30,6 +29,10 @@ SOLID_KEY = 0.95
 #: ΔE76 3-7 off the lit neck, darker and yellower), and the new face is seen against the lit neck.
 NECK_GAP = 0.06
 NECK_DEPTH = 0.24
+#: The strip is measured on alternate bands of rows this tall (a share of the head matte's height): half of a neck
+#: is thousands of pixels, ample for a median, and the other half is left to check the match on skin the grade did
+#: not measure (tests/real_shot.py), at every depth of the strip alike.
+NECK_BAND = 0.02
 #: The share of a face oval's height taken off its rim before its skin is measured.
 OVAL_RIM = 0.08
 
@@ -52,16 +55,24 @@ def double_skin(plate: torch.Tensor, alpha: torch.Tensor, target_head: torch.Ten
 
 
 def neck_strip(target_head: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """(1,1,h,w) bool: the double's solid body from :data:`NECK_GAP` to :data:`NECK_DEPTH` of the head matte's
-    height below the head matte, column by column: the lit top of the neck (or the collar, which the skin test
-    drops)."""
-    box = masks.bounding_box((target_head > 0.5).float())
-    if box is None:
-        return torch.zeros_like(alpha, dtype=torch.bool)
+    """(1,1,h,w) bool: the double's solid body inside :func:`neck_bands`: the lit top of the neck (or the collar,
+    which the skin test drops)."""
+    return neck_bands(target_head) & (alpha > SOLID_KEY)
+
+
+def neck_bands(target_head: torch.Tensor) -> torch.Tensor:
+    """(1,1,h,w) bool: from :data:`NECK_GAP` to :data:`NECK_DEPTH` of the head matte's height below the head matte,
+    column by column, the even bands of :data:`NECK_BAND` (counted from the top of the strip); the odd bands are the
+    neck the grade leaves unmeasured."""
     head = target_head > 0.5
-    near = column_reach(head, max(round(NECK_DEPTH * box.height), 1), below=False)
-    shadow = column_reach(head, max(round(NECK_GAP * box.height), 1), below=False)
-    return near & ~shadow & ~head & (alpha > SOLID_KEY)
+    box = masks.bounding_box(head.to(target_head.dtype))
+    if box is None:
+        return torch.zeros_like(head)
+    rows = torch.arange(head.shape[-2], device=head.device).view(1, 1, -1, 1).expand_as(head)
+    above = torch.where(head, rows, torch.full_like(rows, -1)).cummax(dim=-2).values  # the last head row so far
+    depth = rows - above
+    gap, deep, band = (max(round(share * box.height), 1) for share in (NECK_GAP, NECK_DEPTH, NECK_BAND))
+    return (above >= 0) & (depth > gap) & (depth <= deep) & ((depth - gap - 1) // band % 2 == 0)
 
 
 def graded(image: torch.Tensor, skin_region: torch.Tensor, weight: torch.Tensor, target: SkinStats | None,
