@@ -5,7 +5,8 @@ that ``prepare`` made for the network is finished by plain image operations at n
 
 * the double's keyed body (``I_T^green`` minus the double's head matte) stays;
 * the neck bridge (where the new jaw ends above the double's neck) is filled from the body's skin
-  around it with a push-pull fill, so the neck under a shorter jaw continues the double's neck colour;
+  around it with a push-pull fill, so the neck under a shorter jaw continues the double's neck colour
+  (not the shadow under the double's jaw or a beard's last hairs: skin far darker than the body's is skipped);
   the rest of the region the new head does not cover (``M^ip``) is screen;
 * the aligned source, already grade-matched to the double's skin in ``prepare``, is pasted with its
   head matte.
@@ -32,7 +33,7 @@ from .settings import FrameSettings
 #: Push-pull depth of the fill: colours are averaged over cells 2**FILL_LEVEL network pixels across.
 FILL_LEVEL = 3
 #: Skin darker than the body skin's median L* by more than this many robust spreads is not filled from: the
-#: shadow under the double's jaw and the last of its beard (L* 61-64 against the lit neck's 75 on a real frame;
+#: shadow under the double's jaw and the last of its beard (L* 30-64 against the lit neck's 75 on a real frame;
 #: filled from them, the bridge under a new jaw was a dark strip, band ΔE76 8.0 from the neck).
 DARK_SPREADS = 2.0
 
