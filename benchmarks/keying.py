@@ -23,15 +23,18 @@ a NumPy implementation of the same per-pixel maths and a plain copy of the frame
 Each row is measured in interleaved rounds (one call of each per round, median of the rounds), so
 load from other processes falls on all columns alike; the load average is printed with the table.
 
-    python benchmarks/keying.py [--repeat 5] [--sizes 1080p 2160p] [--threads 1 2] [--busy 4]
+    python benchmarks/keying.py [--repeat 5] [--sizes 1080p 2160p] [--threads 1 2] [--busy 4] [--passes]
 
 ``--busy N`` runs N processes that only spin while it measures: the machine under load, as a shared
-render node is (the README's figures under load).
+render node is (the README's figures under load). ``--passes`` adds a table of the host kernel's three
+launches one by one, their outputs allocated once (no page faults), against the copy: where the
+per-pixel part's time goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import os
 import statistics
@@ -41,11 +44,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from changer.core.keying import KeyerParams, key
+from changer.core.keying import KeyerParams, host_kernel, key
 from changer.core.keying.bands import band_height
 from changer.core.keying.cells import grid_size, pool_banded
 from changer.core.keying.clean_plate import NOISE_SIGMAS
 from changer.core.keying.fg_prior import prior_grid
+from changer.core.keying.kernel_source import COMPUTE_ALPHA, DIVIDE_LEVEL, SCREEN_FLAT, WRITE_OUTPUTS, kernel_args
 from changer.core.keying.keyer import TorchPasses, _passes, _pick_backend, screen_source
 from changer.core.keying.levels import alpha_cells, level_grid
 from changer.core.keying.params import CANONICAL_GREEN, despill_bias_factor, key_channels
@@ -200,6 +204,49 @@ def measure(size: str, threads: int, repeat: int) -> dict[str, float]:
     return timed_together(fns, repeat) | {"backend": kernel.__name__}
 
 
+def pass_launches(per_pixel: PerPixel) -> tuple[dict[str, list], dict[str, torch.Tensor]]:
+    """The host-kernel arguments of pass A, the level step and pass B of ``per_pixel`` (one image), and the
+    outputs they write (alpha_0, alpha, fg), allocated once."""
+    plate, params = per_pixel.plate, per_pixel.params
+    screen, mode, grid, sigma = host_kernel.screen_args(per_pixel.source, 1)
+    out = {"alpha0": torch.empty_like(plate[:, :1]), "alpha": torch.empty_like(plate[:, :1]),
+           "fg": torch.empty_like(plate)}
+    return {
+        "A": kernel_args(plate, screen, mode, grid, sigma, None, out["alpha0"], None, params, COMPUTE_ALPHA),
+        "level": kernel_args(out["alpha0"], None, SCREEN_FLAT, per_pixel.level.contiguous(), None, None,
+                             out["alpha"], None, params, DIVIDE_LEVEL),
+        "B": kernel_args(plate, screen, mode, grid, sigma, per_pixel.prior.contiguous(), out["alpha"], out["fg"],
+                         params, WRITE_OUTPUTS),
+    }, out
+
+
+def measure_passes(size: str, threads: int, repeat: int) -> dict[str, float]:
+    """ms of each launch of :func:`pass_launches` and of the copy, in interleaved rounds."""
+    torch.set_num_threads(threads)
+    h, w = SIZES[size]
+    plate = hard_sample("fine strands", 0, (w, h)).plate[None].contiguous()
+    launches, _ = pass_launches(PerPixel(plate, KeyerParams()))
+    copy_dst = torch.empty_like(plate)
+    fns: dict[str, Callable[[], object]] = {name: functools.partial(host_kernel.launch, args)
+                                            for name, args in launches.items()}
+    return timed_together(fns | {"copy": lambda: copy_dst.copy_(plate)}, repeat)
+
+
+def report_passes(args: argparse.Namespace) -> None:
+    """The ``--passes`` table."""
+    if not host_kernel.status()[0]:
+        print(f"--passes: no host kernel here ({host_kernel.status()[1]})")
+        return
+    print("| size | threads | pass A ms | level ms | pass B ms | sum ms | copy ms | sum / copy |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for size in args.sizes:
+        for threads in args.threads:
+            r = measure_passes(size, threads, args.repeat)
+            total = r["A"] + r["level"] + r["B"]
+            print(f"| {size} | {threads} | {r['A']:.2f} | {r['level']:.2f} | {r['B']:.2f} | {total:.2f} | "
+                  f"{r['copy']:.2f} | {total / r['copy']:.1f}x |")
+
+
 def spin() -> None:
     """A busy process: load for the machine while the keyer is measured."""
     while True:
@@ -212,12 +259,15 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["1080p"], choices=list(SIZES))
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--busy", type=int, default=0, help="processes that spin while it measures (load)")
+    parser.add_argument("--passes", action="store_true", help="also time the host kernel's launches one by one")
     args = parser.parse_args()
     spinners = [multiprocessing.get_context("spawn").Process(target=spin, daemon=True) for _ in range(args.busy)]
     for process in spinners:
         process.start()
     try:
         report(args)
+        if args.passes:
+            report_passes(args)
     finally:
         for process in spinners:
             process.terminate()

@@ -396,6 +396,19 @@ def test_deterministic_and_float16_close_to_float32() -> None:
     assert torch.allclose(half.alpha.float(), a.alpha, atol=5e-3)
 
 
+@pytest.mark.skipif(not host_kernel.status()[0], reason=f"no host kernel: {host_kernel.status()[1]}")
+def test_the_benchmarks_pass_by_pass_launches_key_what_the_host_passes_key() -> None:
+    """``benchmarks/keying.py --passes`` times pass A, the level step and pass B one launch at a time into outputs
+    allocated once: they must do the per-pixel part's work, the same bits as the host passes."""
+    bench = _benchmark("keying")
+    per_pixel = bench.PerPixel(hard_sample("fine strands", 0, 128).plate[None].contiguous(), KeyerParams())
+    launches, out = bench.pass_launches(per_pixel)
+    for args in launches.values():
+        host_kernel.launch(args)
+    want = per_pixel.run(host_kernel.HostPasses)
+    assert torch.equal(out["alpha"], want.alpha) and torch.equal(out["fg"], want.fg)
+
+
 def test_the_host_kernel_and_numpy_twin_compute_the_torch_maths() -> None:
     """The fused host kernel (when a compiler is here) and the NumPy reference of benchmarks/keying.py
     compute what the torch passes compute, for every despill mode and both balance modes."""
