@@ -26,9 +26,10 @@ from changer.core.headmatte.face_models import face_models
 from changer.core.headmatte.landmarks import OVAL_CHIN, find_face
 from changer.core.masks import Box, grow_shrink
 from changer.core.pipeline import classical_output, network_neck, stages
-from changer.core.pipeline.frame import FrameInputs, FrameResult
+from changer.core.pipeline.crop import paste, resize
+from changer.core.pipeline.frame import FrameInputs, FrameResult, NetworkJob
 from changer.core.pipeline.plate import key_plate, plate_screen
-from changer.core.pipeline.skin import neck_bands
+from changer.core.pipeline.skin import neck_bands, neck_strip
 from changer.plugin.models import MODELS
 from changer.plugin.params import get_param, resolve_params
 
@@ -111,6 +112,7 @@ class Rendered:
     result: FrameResult
     source_matte: torch.Tensor  #: (1,H,W) the actor's head matte placed on the double's plate
     plate_alpha: torch.Tensor  #: (1,H,W) the plate's key
+    job: NetworkJob  #: what ``prepare`` made of the frame (the grade's target and where it was measured)
 
 
 @cache
@@ -133,7 +135,7 @@ def render(source_name: str, target_name: str, **changes: object) -> Rendered:
         output = network_neck(stages.infer(model(values), job, settings), job, settings)
     result = stages.composite(frame, job, output, settings, plate_key)
     source_matte = warp_into_box(pair.source_matte[None], job.alignment, Box(0, 0, width, height))[0]
-    return Rendered(pair, result, source_matte, plate_key.alpha[0])
+    return Rendered(pair, result, source_matte, plate_key.alpha[0], job)
 
 
 def haze(rendered: Rendered, near: int = 100, level: float = 0.05) -> float:
@@ -199,6 +201,15 @@ def neck_box(rendered: Rendered) -> torch.Tensor:
     solid = (rendered.plate_alpha > 0.95) & (rendered.pair.target_matte < SOLID_MATTE)
     skin = skin_pixels(rendered.pair.target_display[None], solid[None].float())[0]
     return box & solid & skin
+
+
+def graded_neck(rendered: Rendered) -> torch.Tensor:
+    """(1,H,W) bool: the neck the pipeline's grade measured the double's skin in (:func:`neck_strip` of the job's
+    double head matte and its network-stage key, in the crop), placed in the frame."""
+    job = rendered.job
+    strip = neck_strip(job.target_head, resize(job.target_alpha, (job.box.height, job.box.width)))
+    canvas = torch.zeros(1, 1, *rendered.plate_alpha.shape[-2:])
+    return paste(canvas, strip.to(canvas.dtype), job.box)[0] > 0.5
 
 
 def new_face(rendered: Rendered) -> torch.Tensor:

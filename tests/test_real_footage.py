@@ -31,6 +31,17 @@ def test_no_haze_in_the_alpha_near_the_head(source: str, target: str, method: st
 
 
 @pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
+def test_the_skin_bar_is_measured_on_neck_the_grade_did_not_measure(source: str, target: str) -> None:
+    """The issue's skin bar is taken on skin the grade match did not use for its statistics: the measure's neck
+    shares no pixel with the neck bands the pipeline measured (in its crop, on its own key), and still holds
+    over a thousand skin pixels at every depth of the neck (the shadow under the jaw, the bands between)."""
+    rendered = real_shot.render(source, target, method="classical")
+    measured = real_shot.double_neck(rendered)
+    assert not bool((measured & real_shot.graded_neck(rendered)).any())
+    assert int(measured.sum()) >= 1000
+
+
+@pytest.mark.parametrize(("source", "target"), real_shot.PAIRS, ids=IDS)
 def test_classical_skin_and_band_stay_near_the_doubles_neck(source: str, target: str) -> None:
     """The classical method's face and the strip under its jaw against the double's neck (skin the grade match did
     not measure), at the issue's bars: face ΔE76 ≤ 5 (measured 1.5-3.6) and band ≤ 8 (measured 2.1-6.3)."""
