@@ -188,11 +188,16 @@ def timed_together(fns: dict[str, Callable[[], object]], repeat: int) -> dict[st
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def bench_plate(size: str) -> torch.Tensor:
+    """The (1,3,H,W) studio plate every table keys: fine strands on green at ``size``."""
+    h, w = SIZES[size]
+    return hard_sample("fine strands", 0, (w, h)).plate[None].contiguous()
+
+
 def measure(size: str, threads: int, repeat: int) -> dict[str, float]:
     """One row of the table: ms of every column for one size and thread count."""
     torch.set_num_threads(threads)
-    h, w = SIZES[size]
-    plate = hard_sample("fine strands", 0, (w, h)).plate[None].contiguous()
+    plate = bench_plate(size)
     params = KeyerParams()
     per_pixel = PerPixel(plate, params)
     kernel = _passes(_pick_backend(plate, "auto"))
@@ -223,8 +228,7 @@ def pass_launches(per_pixel: PerPixel) -> tuple[dict[str, list], dict[str, torch
 def measure_passes(size: str, threads: int, repeat: int) -> dict[str, float]:
     """ms of each launch of :func:`pass_launches` and of the copy, in interleaved rounds."""
     torch.set_num_threads(threads)
-    h, w = SIZES[size]
-    plate = hard_sample("fine strands", 0, (w, h)).plate[None].contiguous()
+    plate = bench_plate(size)
     launches, _ = pass_launches(PerPixel(plate, KeyerParams()))
     copy_dst = torch.empty_like(plate)
     fns: dict[str, Callable[[], object]] = {name: functools.partial(host_kernel.launch, args)

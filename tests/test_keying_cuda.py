@@ -147,7 +147,7 @@ def test_host_kernel_threads_are_torchs_own_openmp_threads() -> None:
 @pytest.mark.parametrize("screen", ["picked", "clean-plate"])
 @pytest.mark.parametrize("w", [256, 203], ids=["4x-grid", "uneven-grid"])
 def test_host_row_loops_give_the_bits_of_the_cuda_pixel_path(params: KeyerParams, screen: str, w: int) -> None:
-    """The host's row loops read the cell grids from column-blended grid rows (16 columns at a time
+    """The host's row loops read the cell grids from column-blended grid rows (8 columns at a time
     from a permuted window, the rest one by one), the CUDA kernel from each pixel's own four cells
     (its path, run here on the host): the same products, so the same bits, for every pass, with
     mattes, across images and threads -- the CUDA twin's maths is checked where there is no GPU. Widths
